@@ -1,0 +1,153 @@
+"""Argument checking for the reference convolution.
+
+Everything `naive.conv2d` and `naive.conv2d_backward` accept is parsed here, into one `Geometry`; every rule
+of ``shared/design.md`` that a caller can break raises ``ValueError`` (a value) or ``TypeError`` (a type) with
+the rule first and what it got after.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Geometry(NamedTuple):
+    """Every size of one convolution, padding resolved to ``((pt, pb), (pl, pr))``."""
+
+    n: int
+    h: int
+    w: int
+    c_in: int
+    kh: int
+    kw: int
+    c_out: int
+    groups: int
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    h_out: int
+    w_out: int
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _positive_pair(name: str, value: object) -> tuple[int, int]:
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints; got {name}={value!r}")
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be >= 1 on each axis; got {name}={value!r}")
+    return pair
+
+
+def _same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """SAME_UPPER: out = ceil(size / s); the odd pixel of the total pad goes after (bottom / right)."""
+    out = math.ceil(size / s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pads(padding: object, geometry: tuple[int, ...]) -> tuple[tuple[int, int], tuple[int, int]]:
+    h, w, kh, kw, sh, sw, dh, dw = geometry
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            return _same_pads(h, kh, sh, dh), _same_pads(w, kw, sw, dw)
+        raise ValueError(f"padding must be 'valid' or 'same' when a string; got padding={padding!r}")
+    if _is_int(padding):
+        pads = ((int(padding),) * 2,) * 2
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(_is_int(p) for p in padding):
+        pads = ((int(padding[0]),) * 2, (int(padding[1]),) * 2)
+    elif (
+        isinstance(padding, (tuple, list))
+        and len(padding) == 2
+        and all(isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) for v in p) for p in padding)
+    ):
+        pads = tuple((int(p[0]), int(p[1])) for p in padding)
+    else:
+        raise TypeError(
+            "padding must be an int, (ph, pw), ((pt, pb), (pl, pr)), 'valid' or 'same'; "
+            f"got padding={padding!r}"
+        )
+    if min(min(p) for p in pads) < 0:
+        raise ValueError(f"padding must be >= 0 on every side; got padding={padding!r}")
+    return pads
+
+
+def _check_array(name: str, a: object, ndim: int) -> np.ndarray:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray; got {name} of type {type(a).__name__}")
+    if a.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"{name}.dtype must be float32 or float64; got {name}.dtype={a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions; got {name}.shape={a.shape}")
+    return a
+
+
+def parse(
+    x: object, w: object, b: object, *, stride: object, padding: object, dilation: object, groups: object
+) -> Geometry:
+    """Check the arguments of a convolution against design.md; return its resolved `Geometry`."""
+    x = _check_array("x", x, 4)
+    w = _check_array("w", w, 4)
+    if w.dtype != x.dtype:
+        raise TypeError(f"w.dtype must equal x.dtype; got w.dtype={w.dtype}, x.dtype={x.dtype}")
+    n, h, wid, c_in = x.shape
+    kh, kw, c_group, c_out = w.shape
+    if min(h, wid, c_in) < 1:
+        raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
+    if min(kh, kw, c_group, c_out) < 1:
+        raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
+    if not _is_int(groups):
+        raise TypeError(f"groups must be an int; got groups={groups!r}")
+    groups = int(groups)
+    if groups < 1 or c_in % groups or c_out % groups:
+        raise ValueError(
+            f"groups must be >= 1 and divide both C_in and C_out; got groups={groups}, "
+            f"x.shape={x.shape} (C_in={c_in}), w.shape={w.shape} (C_out={c_out})"
+        )
+    if c_group != c_in // groups:
+        raise ValueError(
+            "w.shape[2] must equal x.shape[3] // groups (C_in per group); "
+            f"got w.shape={w.shape}, x.shape={x.shape}, groups={groups}"
+        )
+    if b is not None:
+        b = _check_array("b", b, 1)
+        if b.dtype != x.dtype:
+            raise TypeError(f"b.dtype must equal x.dtype; got b.dtype={b.dtype}, x.dtype={x.dtype}")
+        if b.shape != (c_out,):
+            raise ValueError(f"b.shape must be (C_out,) = ({c_out},); got b.shape={b.shape}")
+    sh, sw = _positive_pair("stride", stride)
+    dh, dw = _positive_pair("dilation", dilation)
+    pads = _pads(padding, (h, wid, kh, kw, sh, sw, dh, dw))
+    h_out = (h + sum(pads[0]) - dh * (kh - 1) - 1) // sh + 1
+    w_out = (wid + sum(pads[1]) - dw * (kw - 1) - 1) // sw + 1
+    if h_out < 1 or w_out < 1:
+        raise ValueError(
+            "the dilated kernel must fit in the padded input (H_out and W_out >= 1); got padded input "
+            f"{h + sum(pads[0])}x{wid + sum(pads[1])}, dilated kernel "
+            f"{dh * (kh - 1) + 1}x{dw * (kw - 1) + 1} (x.shape={x.shape}, w.shape={w.shape}, "
+            f"padding={padding!r}, dilation={(dh, dw)})"
+        )
+    return Geometry(n, h, wid, c_in, kh, kw, c_out, groups, (sh, sw), (dh, dw), pads, h_out, w_out)
+
+
+def check_dy(dy: object, x: np.ndarray, g: Geometry) -> np.ndarray:
+    """Check that `dy` has the dtype of `x` and the shape ``(N, H_out, W_out, C_out)`` of the forward output."""
+    dy = _check_array("dy", dy, 4)
+    if dy.dtype != x.dtype:
+        raise TypeError(f"dy.dtype must equal x.dtype; got dy.dtype={dy.dtype}, x.dtype={x.dtype}")
+    expected = (g.n, g.h_out, g.w_out, g.c_out)
+    if dy.shape != expected:
+        raise ValueError(f"dy.shape must be (N, H_out, W_out, C_out) = {expected}; got dy.shape={dy.shape}")
+    return dy

@@ -1,0 +1,77 @@
+"""A named table of the convolution configurations where implementations go wrong.
+
+Each `EdgeCase` is a readable name and one configuration; `EdgeCase.arrays` fills it with reproducible values.
+The table is run by the test suite against every bundled implementation and by ``conv-oracle check`` against
+any variant, before the generated cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EdgeCase:
+    """One configuration: ``x (N, H, W, C_in)`` and ``w (KH, KW, C_in // groups, C_out)`` shapes and options."""
+
+    name: str
+    x_shape: tuple[int, int, int, int]
+    w_shape: tuple[int, int, int, int]
+    options: dict[str, Any] = field(default_factory=dict)
+    bias: bool = True
+    why: str = ""
+
+    def arrays(self, dtype: np.dtype | type = np.float64, seed: int = 0):
+        """``(x, w, b, dy)`` filled from a seeded generator; ``dy`` has the shape of the forward output."""
+        from oracle.geometry import Geometry
+
+        rng = np.random.default_rng(seed)
+        geometry = Geometry.of(
+            self.x_shape[1:3],
+            self.w_shape[:2],
+            stride=self.options.get("stride", 1),
+            padding=self.options.get("padding", 0),
+            dilation=self.options.get("dilation", 1),
+        )
+        x = rng.standard_normal(self.x_shape).astype(dtype)
+        w = rng.standard_normal(self.w_shape).astype(dtype)
+        b = rng.standard_normal(self.w_shape[3]).astype(dtype) if self.bias else None
+        dy = rng.standard_normal((self.x_shape[0], *geometry.out, self.w_shape[3])).astype(dtype)
+        return x, w, b, dy
+
+
+EDGE_CASES: tuple[EdgeCase, ...] = (
+    EdgeCase("padding_ge_kernel", (2, 5, 6, 3), (2, 2, 3, 4), {"padding": 3},
+             why="windows that read padding only"),
+    EdgeCase("padding_ge_kernel_strided", (1, 4, 5, 2), (2, 3, 2, 2), {"padding": (4, 3), "stride": (3, 2)}),
+    EdgeCase("stride_gt_kernel", (2, 9, 10, 2), (2, 2, 2, 3), {"stride": (3, 4)},
+             why="rows between windows that no window reads"),
+    EdgeCase("unread_rows_and_columns", (1, 8, 10, 2), (3, 3, 2, 2), {"stride": 3},
+             why="trailing rows and columns no window reads: dx must be zero there"),
+    EdgeCase("asymmetric_padding", (2, 6, 7, 3), (3, 3, 3, 2), {"padding": ((2, 0), (1, 3))}),
+    EdgeCase("asymmetric_padding_strided", (1, 7, 6, 2), (2, 3, 2, 3),
+             {"padding": ((0, 3), (2, 1)), "stride": (2, 3)}),
+    EdgeCase("same_stride1", (2, 6, 5, 2), (3, 3, 2, 3), {"padding": "same"}),
+    EdgeCase("same_stride2_even_kernel", (2, 7, 8, 3), (4, 2, 3, 2), {"padding": "same", "stride": 2},
+             why="SAME_UPPER puts the odd pixel at the bottom / right"),
+    EdgeCase("same_dilated_strided", (1, 9, 8, 2), (3, 2, 2, 2),
+             {"padding": "same", "stride": (2, 3), "dilation": (2, 3)}),
+    EdgeCase("valid", (2, 6, 7, 2), (3, 2, 2, 2), {"padding": "valid"}),
+    EdgeCase("dilation_fills_padded_input", (1, 3, 4, 2), (3, 2, 2, 2), {"padding": 1, "dilation": (2, 5)},
+             why="the dilated kernel spans the padded input exactly: a 1x1 output"),
+    EdgeCase("dilation_strided", (2, 9, 9, 2), (2, 3, 2, 2), {"dilation": (3, 2), "stride": (2, 1), "padding": 1}),
+    EdgeCase("depthwise", (2, 6, 6, 4), (3, 3, 1, 4), {"groups": 4, "padding": 1}),
+    EdgeCase("depthwise_multiplier", (1, 5, 6, 3), (3, 2, 1, 6), {"groups": 3, "stride": 2}),
+    EdgeCase("groups", (2, 5, 5, 4), (3, 3, 2, 6), {"groups": 2, "padding": (1, 0)}),
+    EdgeCase("rectangular_kernel", (2, 7, 6, 3), (3, 2, 3, 2), {"padding": (1, 2)},
+             why="KH != KW and H != W: a transposed kernel or image cannot pass"),
+    EdgeCase("kernel_1x1_one_channel", (2, 4, 5, 1), (1, 1, 1, 1), {},
+             why="KH*KW*C_in = 1, where the seed article's layer raised IndexError"),
+    EdgeCase("empty_batch", (0, 5, 5, 2), (3, 3, 2, 3), {"padding": 1}),
+    EdgeCase("input_1x1", (2, 1, 1, 3), (1, 1, 3, 2), {}),
+    EdgeCase("input_1x1_padded", (1, 1, 1, 2), (3, 3, 2, 2), {"padding": 1}),
+    EdgeCase("no_bias", (2, 5, 4, 2), (2, 2, 2, 2), {"stride": (1, 2)}, bias=False),
+)

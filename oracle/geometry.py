@@ -1,0 +1,126 @@
+"""Convolution geometry along the two spatial axes: padding resolved, output size, which rows windows read.
+
+This is the oracle's own reading of design.md's size rules, used to build cases, drive PyTorch and draw
+pictures. It trusts its caller to pass a valid configuration (the strategies build only valid ones); for
+checking a user's arguments, `validate` defers to the reference `naive`, so that the oracle's error is the
+reference's error, word for word.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    return (int(value), int(value)) if np.ndim(value) == 0 else (int(value[0]), int(value[1]))
+
+
+def same_upper_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow / ONNX SAME_UPPER padding of one axis: ``(before, after)``, the odd pixel after."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def same_lower_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """ONNX SAME_LOWER padding of one axis: as SAME_UPPER, with the odd pixel before (top / left)."""
+    before, after = same_upper_pads(size, kernel, stride, dilation)
+    return after, before
+
+
+def resolve_pads(
+    padding: int | tuple | str,
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+) -> Pads:
+    """Any padding form of design.md as ``((pt, pb), (pl, pr))``; ``'same'`` is SAME_UPPER."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        return tuple(same_upper_pads(*axis) for axis in zip(size, kernel, stride, dilation))  # type: ignore[return-value]
+    if np.ndim(padding) == 0:
+        return (int(padding),) * 2, (int(padding),) * 2
+    if np.ndim(padding) == 1:
+        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
+    return (int(padding[0][0]), int(padding[0][1])), (int(padding[1][0]), int(padding[1][1]))
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The spatial geometry of one convolution; every pair is ``(rows, columns)``."""
+
+    size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: Pads
+
+    @classmethod
+    def of(
+        cls,
+        size: tuple[int, int],
+        kernel: tuple[int, int],
+        *,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple | str = 0,
+        dilation: int | tuple[int, int] = 1,
+    ) -> Geometry:
+        stride, dilation = _pair(stride), _pair(dilation)
+        size, kernel = _pair(size), _pair(kernel)
+        return cls(size, kernel, stride, dilation, resolve_pads(padding, size, kernel, stride, dilation))
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Extent of the dilated kernel: ``d*(K - 1) + 1`` per axis."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))  # type: ignore[return-value]
+
+    @property
+    def padded(self) -> tuple[int, int]:
+        return tuple(n + sum(p) for n, p in zip(self.size, self.pads))  # type: ignore[return-value]
+
+    @property
+    def out(self) -> tuple[int, int]:
+        """``H_out = (H + pt + pb - dh*(KH - 1) - 1) // sh + 1``, likewise ``W_out`` (floor)."""
+        return tuple((p - e) // s + 1 for p, e, s in zip(self.padded, self.span, self.stride))  # type: ignore[return-value]
+
+    def read(self, axis: int) -> np.ndarray:
+        """Boolean mask over the unpadded input along ``axis``: True where some window reads the row."""
+        mask = np.zeros(self.padded[axis], dtype=bool)
+        for i in range(self.out[axis]):
+            start = i * self.stride[axis]
+            mask[start : start + self.span[axis] : self.dilation[axis]] = True
+        before = self.pads[axis][0]
+        return mask[before : before + self.size[axis]]
+
+    def all_padding_windows(self, axis: int) -> list[int]:
+        """Output indices along ``axis`` whose window reads padding only."""
+        before, n = self.pads[axis][0], self.size[axis]
+        found = []
+        for i in range(self.out[axis]):
+            taps = range(i * self.stride[axis], i * self.stride[axis] + self.span[axis], self.dilation[axis])
+            if not any(before <= t < before + n for t in taps):
+                found.append(i)
+        return found
+
+
+def validate(
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    *,
+    stride: object = 1,
+    padding: object = 0,
+    dilation: object = 1,
+) -> None:
+    """Raise exactly what ``naive.conv2d`` raises for this geometry (on an empty batch, so it costs nothing)."""
+    import naive
+
+    x = np.zeros((0, *_pair(size), 1))
+    w = np.zeros((*_pair(kernel), 1, 1))
+    naive.conv2d(x, w, stride=stride, padding=padding, dilation=dilation)

@@ -1,0 +1,79 @@
+"""PyTorch's ``conv2d`` with autograd as the outside reference, in float64, in design.md's layouts.
+
+PyTorch works in NCHW / OIHW with symmetric padding and refuses ``padding='same'`` at a stride above 1. Here
+the padding is resolved first (SAME_UPPER for ``'same'``, see `oracle.geometry`) and applied with
+``torch.nn.functional.pad``, which takes asymmetric pads; the convolution itself then runs unpadded.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from oracle.geometry import Geometry
+
+
+class TorchGrads(NamedTuple):
+    dx: np.ndarray
+    dw: np.ndarray
+    db: np.ndarray
+
+
+def available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _run(x, w, b, stride, padding, dilation, groups, dy=None):
+    import torch
+    import torch.nn.functional as F
+
+    geometry = Geometry.of(x.shape[1:3], w.shape[:2], stride=stride, padding=padding, dilation=dilation)
+    (pt, pb), (pl, pr) = geometry.pads
+    xt = torch.tensor(np.asarray(x, dtype=np.float64)).permute(0, 3, 1, 2).requires_grad_()
+    wt = torch.tensor(np.asarray(w, dtype=np.float64)).permute(3, 2, 0, 1).requires_grad_()
+    bt = torch.zeros(w.shape[3], dtype=torch.float64) if b is None else torch.tensor(np.asarray(b, np.float64))
+    bt.requires_grad_()
+    xpad = F.pad(xt, (pl, pr, pt, pb))
+    y = F.conv2d(xpad, wt, bt, stride=geometry.stride, dilation=geometry.dilation, groups=groups)
+    if dy is None:
+        return y.detach().permute(0, 2, 3, 1).numpy().copy()
+    dyt = torch.tensor(np.asarray(dy, dtype=np.float64)).permute(0, 3, 1, 2)
+    dx, dw, db = torch.autograd.grad(y, (xt, wt, bt), dyt, allow_unused=True)
+    return TorchGrads(
+        dx.permute(0, 2, 3, 1).numpy().copy(),
+        dw.permute(2, 3, 1, 0).numpy().copy(),
+        db.numpy().copy(),
+    )
+
+
+def conv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    *,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """``y (N, H_out, W_out, C_out)`` in float64 for NHWC ``x`` and HWIO ``w`` of any float dtype."""
+    return _run(x, w, b, stride, padding, dilation, groups)
+
+
+def conv2d_backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    *,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> TorchGrads:
+    """``(dx, dw, db)`` in float64 by autograd through `conv2d`, shaped like ``x``, ``w`` and ``(C_out,)``."""
+    return _run(x, w, None, stride, padding, dilation, groups, dy=dy)
