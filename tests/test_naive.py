@@ -1,4 +1,4 @@
-"""`naive` against PyTorch (float64, autograd) on the named edge cases, and its handling of bad input."""
+"""`naive` alone: the geometry it must get right by construction, its messages, dtypes and layouts."""
 
 import re
 
@@ -6,27 +6,6 @@ import numpy as np
 import pytest
 
 import naive
-from oracle.bad_inputs import BAD_INPUTS
-from oracle.compare import assert_close, describe_call
-from oracle.edge_cases import EDGE_CASES
-from oracle.reference import get_reference, truth
-
-torch_ref = pytest.importorskip("torch") and get_reference("torch")
-
-
-@pytest.mark.parametrize("case", EDGE_CASES, ids=lambda c: c.name)
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-def test_naive_matches_torch_on_edge_case(case, dtype):
-    x, w, b, dy = case.arrays(dtype)
-    expected = truth(torch_ref, x, w, b, dy, case.options)
-    y = naive.conv2d(x, w, b, **case.options)
-    assert_close("y", y, expected.y, expected.y_bound, dtype=dtype,
-                 call=describe_call("conv2d", x.shape, w.shape, case.options, dtype=dtype))
-    grads = naive.conv2d_backward(dy, x, w, **case.options)
-    call = describe_call("conv2d_backward", x.shape, w.shape, case.options, dtype=dtype)
-    assert_close("dx", grads.dx, expected.dx, expected.dx_bound, dtype=dtype, call=call)
-    assert_close("dw", grads.dw, expected.dw, expected.dw_bound, dtype=dtype, call=call)
-    assert_close("db", grads.db, expected.db, expected.db_bound, dtype=dtype, call=call)
 
 
 def test_naive_dx_is_zero_on_rows_no_window_reads():
@@ -49,12 +28,6 @@ def test_naive_same_puts_odd_pixel_after():
     assert y.shape == (1, 3, 3, 1)
     assert np.all(y[0, 0, :, 0] == 0) and np.all(y[0, :, 0, 0] == 0)
     assert y[0, 1, 1, 0] == x[0, 1, 1, 0]
-
-
-@pytest.mark.parametrize("bad", BAD_INPUTS, ids=lambda b: b.name)
-def test_naive_rejects_bad_input(bad):
-    with pytest.raises(bad.error, match=bad.pattern):
-        bad.call(naive)
 
 
 def test_naive_error_message_states_rule_then_value():

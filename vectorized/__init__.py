@@ -1,0 +1,6 @@
+"""The fast path: the take-based numpy convolution (one ``np.take`` and one matrix product), forward and
+backward. Needs numpy alone."""
+
+from vectorized.conv import CHUNK_BYTES, Conv2dGrads, conv2d, conv2d_backward
+
+__all__ = ["CHUNK_BYTES", "Conv2dGrads", "conv2d", "conv2d_backward"]

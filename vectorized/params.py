@@ -1,0 +1,149 @@
+"""Argument checking for the take-based convolution, written apart from `naive`'s (see design.md, Independence).
+
+`spec` turns the arguments of ``conv2d`` / ``conv2d_backward`` into a `Spec`: every size the computation
+needs, padding resolved to ``((pt, pb), (pl, pr))``. A broken rule raises ``ValueError`` for a value and
+``TypeError`` for a type, the rule first, then what was got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+
+FLOATS = frozenset({np.dtype("float32"), np.dtype("float64")})
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Sizes of one convolution: ``x (n, h, w, c_in)``, ``w (kh, kw, c_in // groups, c_out)``, output
+    ``(n, ho, wo, c_out)``, ``pads = ((pt, pb), (pl, pr))``."""
+
+    n: int
+    h: int
+    w: int
+    c_in: int
+    kh: int
+    kw: int
+    c_out: int
+    groups: int
+    sh: int
+    sw: int
+    dh: int
+    dw: int
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    ho: int
+    wo: int
+    dtype: np.dtype
+
+
+def _integer(v: object) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _two(name: str, value: object) -> tuple[int, int]:
+    """An int or a pair of ints, each at least 1, as a pair."""
+    items = (value, value) if _integer(value) else value
+    if not (isinstance(items, (tuple, list)) and len(items) == 2 and all(map(_integer, items))):
+        raise TypeError(f"{name} must be an int or a pair of ints; got {name}={value!r}")
+    if items[0] < 1 or items[1] < 1:
+        raise ValueError(f"{name} must be >= 1 on each axis; got {name}={value!r}")
+    return int(items[0]), int(items[1])
+
+
+def _same_upper(size: int, k: int, s: int, d: int) -> tuple[int, int]:
+    total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, (total + 1) // 2
+
+
+def _resolve_padding(padding: object, sizes, kernel, strides, dilations) -> tuple[tuple[int, int], ...]:
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(f"padding must be 'valid' or 'same' when a string; got padding={padding!r}")
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        return tuple(_same_upper(*axis) for axis in zip(sizes, kernel, strides, dilations))
+    if _integer(padding):
+        sides = ((padding, padding), (padding, padding))
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
+        if all(map(_integer, padding)):
+            sides = tuple((p, p) for p in padding)
+        elif all(isinstance(p, (tuple, list)) and len(p) == 2 and all(map(_integer, p)) for p in padding):
+            sides = tuple(tuple(p) for p in padding)
+        else:
+            sides = None
+    else:
+        sides = None
+    if sides is None:
+        raise TypeError(
+            "padding must be an int, (ph, pw), ((pt, pb), (pl, pr)), 'valid' or 'same'; "
+            f"got padding={padding!r}"
+        )
+    if any(p < 0 for side in sides for p in side):
+        raise ValueError(f"padding must be >= 0 on every side; got padding={padding!r}")
+    return tuple((int(a), int(b)) for a, b in sides)
+
+
+def array(name: str, value: object, ndim: int, dtype: np.dtype | None = None) -> np.ndarray:
+    """Check that ``value`` is an ndarray of ``ndim`` dimensions and a float dtype (``dtype`` when given)."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray; got {name} of type {type(value).__name__}")
+    if dtype is None and value.dtype not in FLOATS:
+        raise TypeError(f"{name}.dtype must be float32 or float64; got {name}.dtype={value.dtype}")
+    if dtype is not None and value.dtype != dtype:
+        raise TypeError(f"{name}.dtype must equal x.dtype; got {name}.dtype={value.dtype}, x.dtype={dtype}")
+    if value.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions; got {name}.shape={value.shape}")
+    return value
+
+
+def spec(x: object, w: object, b: object, stride: object, padding: object, dilation: object,
+         groups: object) -> Spec:
+    """Validate the arguments of a convolution and return its `Spec`."""
+    x = array("x", x, 4)
+    w = array("w", w, 4, x.dtype)
+    n, h, wd, c_in = x.shape
+    kh, kw, cg, c_out = w.shape
+    if 0 in (h, wd, c_in):
+        raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
+    if 0 in w.shape:
+        raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
+    if not _integer(groups):
+        raise TypeError(f"groups must be an int; got groups={groups!r}")
+    if not (groups >= 1 and c_in % groups == 0 and c_out % groups == 0):
+        raise ValueError(
+            f"groups must be >= 1 and divide both C_in and C_out; got groups={groups}, "
+            f"x.shape={x.shape} (C_in={c_in}), w.shape={w.shape} (C_out={c_out})"
+        )
+    if cg * groups != c_in:
+        raise ValueError(
+            "w.shape[2] must equal x.shape[3] // groups (C_in per group); "
+            f"got w.shape={w.shape}, x.shape={x.shape}, groups={groups}"
+        )
+    if b is not None:
+        b = array("b", b, 1, x.dtype)
+        if b.shape != (c_out,):
+            raise ValueError(f"b.shape must be (C_out,) = ({c_out},); got b.shape={b.shape}")
+    sh, sw = _two("stride", stride)
+    dh, dw = _two("dilation", dilation)
+    pads = _resolve_padding(padding, (h, wd), (kh, kw), (sh, sw), (dh, dw))
+    ho = (h + pads[0][0] + pads[0][1] - (kh - 1) * dh - 1) // sh + 1
+    wo = (wd + pads[1][0] + pads[1][1] - (kw - 1) * dw - 1) // sw + 1
+    if ho <= 0 or wo <= 0:
+        raise ValueError(
+            "the dilated kernel must fit in the padded input (H_out and W_out >= 1); got padded input "
+            f"{h + sum(pads[0])}x{wd + sum(pads[1])}, dilated kernel {(kh - 1) * dh + 1}x{(kw - 1) * dw + 1} "
+            f"(x.shape={x.shape}, w.shape={w.shape}, padding={padding!r}, dilation={(dh, dw)})"
+        )
+    return Spec(n, h, wd, c_in, kh, kw, c_out, int(groups), sh, sw, dh, dw, pads, ho, wo, x.dtype)
+
+
+def gradient(dy: object, s: Spec) -> np.ndarray:
+    """Check ``dy`` against the forward output: shape ``(n, ho, wo, c_out)``, dtype of ``x``."""
+    dy = array("dy", dy, 4, s.dtype)
+    if dy.shape != (s.n, s.ho, s.wo, s.c_out):
+        raise ValueError(
+            f"dy.shape must be (N, H_out, W_out, C_out) = {(s.n, s.ho, s.wo, s.c_out)}; got dy.shape={dy.shape}"
+        )
+    return dy
