@@ -1,15 +1,20 @@
 """The take-based convolution core: gather every window with one ``np.take``, then one matrix product.
 
-A padded input ``xp (n, Hp, Wp, C)`` is read as ``n*Hp*Wp*G`` *cells*, each the ``Cg = C // G`` contiguous
-channels one group sees at one pixel (a numpy ``void`` of ``Cg*itemsize`` bytes). The cell of image ``m``,
-pixel ``(r, s)``, group ``g`` has the flat number
+A window of output ``(i, j)`` reads the padded input ``xp (n, Hp, Wp, C)`` at the pixels
+``(i*sh + p*dh, j*sw + q*dw)``, ``p < KH``, ``q < KW``, and, in group ``g``, the ``Cg = C // G`` channels
+``g*Cg .. g*Cg + Cg - 1``. ``np.take`` gathers *cells*, the longest runs of memory that every window reads
+whole (a numpy ``void`` per run):
 
-    cell(m, r, s, g) = ((m*Hp + r)*Wp + s)*G + g
+- with ``groups == 1`` and ``dw == 1``, a row of a window, ``KW*C`` values from pixel ``(r, s)`` on, is
+  contiguous: a cell per pixel, overlapping its neighbours, numbered ``(m*Hp + r)*Wp + s``; a window is
+  ``KH`` cells;
+- otherwise a cell is the ``Cg`` channels of one group at one pixel, numbered ``((m*Hp + r)*Wp + s)*G + g``;
+  a window is ``KH*KW`` cells.
 
-and the window of output ``(i, j)`` reads the cells ``(i*sh + p*dh, j*sw + q*dw)`` for ``p < KH``, ``q < KW``.
-`window_cells` precomputes those numbers as ``(G, n, Ho*Wo, KH*KW)``; one ``np.take`` gathers the cells and a
-float view unpacks them into columns ``(G, n*Ho*Wo, KH*KW*Cg)`` whose last axis runs over ``(p, q, c)``, the
-order of ``w.reshape(KH*KW*Cg, C_out)``. The convolution is then a dense layer: ``cols @ w`` per group.
+`window_cells` precomputes the cell numbers of every window as ``(G, n, Ho*Wo, cells per window)``; one
+``np.take`` gathers them and a float view unpacks the result into columns ``(G, n*Ho*Wo, KH*KW*Cg)`` whose
+last axis runs over ``(p, q, c)``, the order of ``w.reshape(KH*KW*Cg, C_out)``. The convolution is then a
+dense layer: ``cols @ w``, one matrix product per group.
 """
 
 from __future__ import annotations
@@ -19,16 +24,36 @@ from functools import lru_cache
 import numpy as np
 
 
+def _row_cells(groups: int, dw: int) -> bool:
+    """Whether a cell is a whole window row (``KW*C`` values) rather than one pixel's group channels."""
+    return groups == 1 and dw == 1
+
+
 @lru_cache(maxsize=512)
 def window_cells(
     n: int, hp: int, wp: int, groups: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int
 ) -> np.ndarray:
-    """Flat cell numbers ``(G, n, Ho*Wo, KH*KW)`` of every window tap (read-only, cached per geometry)."""
+    """Cell numbers ``(G, n, Ho*Wo, KH or KH*KW)`` of every window (read-only, cached per geometry)."""
     origins = (np.arange(ho)[:, None] * (sh * wp) + np.arange(wo)[None, :] * sw).reshape(-1)
-    taps = (np.arange(kh)[:, None] * (dh * wp) + np.arange(kw)[None, :] * dw).reshape(-1)
-    images = np.arange(n) * (hp * wp)
-    pixels = images[:, None, None] + origins[None, :, None] + taps[None, None, :]
+    if _row_cells(groups, dw):
+        taps = np.arange(kh) * (dh * wp)
+    else:
+        taps = (np.arange(kh)[:, None] * (dh * wp) + np.arange(kw)[None, :] * dw).reshape(-1)
+    pixels = (np.arange(n) * (hp * wp))[:, None, None] + origins[None, :, None] + taps[None, None, :]
     cells = pixels[None] * groups + np.arange(groups)[:, None, None, None]
+    cells.flags.writeable = False
+    return cells
+
+
+def _as_cells(xp: np.ndarray, groups: int, kw: int, dw: int) -> np.ndarray:
+    """A read-only 1-D view of the C-contiguous ``xp`` whose elements are its cells (see module docstring)."""
+    c = xp.shape[3]
+    if _row_cells(groups, dw):
+        run = kw * c * xp.itemsize
+        count = (xp.size - kw * c) // c + 1
+        cells = np.ndarray((count,), dtype=np.dtype((np.void, run)), buffer=xp, strides=(c * xp.itemsize,))
+    else:
+        cells = xp.reshape(-1).view(np.dtype((np.void, c // groups * xp.itemsize)))
     cells.flags.writeable = False
     return cells
 
@@ -37,11 +62,9 @@ def columns(xp: np.ndarray, groups: int, kernel: tuple[int, int], stride: tuple[
             dilation: tuple[int, int], out: tuple[int, int]) -> np.ndarray:
     """Every window of the C-contiguous padded input ``xp (n, Hp, Wp, C)``: ``(G, n*Ho*Wo, KH*KW*Cg)``."""
     n, hp, wp, c = xp.shape
-    cg = c // groups
     cells = window_cells(n, hp, wp, groups, *kernel, *stride, *dilation, *out)
-    as_cells = xp.reshape(-1).view(np.dtype((np.void, cg * xp.itemsize)))
-    gathered = np.take(as_cells, cells)  # (G, n, Ho*Wo, KH*KW) cells of Cg values each
-    return gathered.view(xp.dtype).reshape(groups, n * out[0] * out[1], kernel[0] * kernel[1] * cg)
+    gathered = np.take(_as_cells(xp, groups, kernel[1], dilation[1]), cells)
+    return gathered.view(xp.dtype).reshape(groups, n * out[0] * out[1], kernel[0] * kernel[1] * (c // groups))
 
 
 def correlate(xp: np.ndarray, w: np.ndarray, groups: int, stride: tuple[int, int], dilation: tuple[int, int],
