@@ -34,15 +34,16 @@ def _run(x, w, b, stride, padding, dilation, groups, dy=None):
 
     geometry = Geometry.of(x.shape[1:3], w.shape[:2], stride=stride, padding=padding, dilation=dilation)
     (pt, pb), (pl, pr) = geometry.pads
-    xt = torch.tensor(np.asarray(x, dtype=np.float64)).permute(0, 3, 1, 2).requires_grad_()
-    wt = torch.tensor(np.asarray(w, dtype=np.float64)).permute(3, 2, 0, 1).requires_grad_()
+    # contiguous NCHW / OIHW leaves: some of torch's CPU kernels reject permuted views in the backward pass
+    xt = torch.tensor(np.asarray(x, dtype=np.float64)).permute(0, 3, 1, 2).contiguous().requires_grad_()
+    wt = torch.tensor(np.asarray(w, dtype=np.float64)).permute(3, 2, 0, 1).contiguous().requires_grad_()
     bt = torch.zeros(w.shape[3], dtype=torch.float64) if b is None else torch.tensor(np.asarray(b, np.float64))
     bt.requires_grad_()
     xpad = F.pad(xt, (pl, pr, pt, pb))
     y = F.conv2d(xpad, wt, bt, stride=geometry.stride, dilation=geometry.dilation, groups=groups)
     if dy is None:
         return y.detach().permute(0, 2, 3, 1).numpy().copy()
-    dyt = torch.tensor(np.asarray(dy, dtype=np.float64)).permute(0, 3, 1, 2)
+    dyt = torch.tensor(np.asarray(dy, dtype=np.float64)).permute(0, 3, 1, 2).contiguous()
     dx, dw, db = torch.autograd.grad(y, (xt, wt, bt), dyt, allow_unused=True)
     return TorchGrads(
         dx.permute(0, 2, 3, 1).numpy().copy(),

@@ -7,7 +7,8 @@ whole (a numpy ``void`` per run):
 
 - with ``groups == 1`` and ``dw == 1``, a row of a window, ``KW*C`` values from pixel ``(r, s)`` on, is
   contiguous: a cell per pixel, overlapping its neighbours, numbered ``(m*Hp + r)*Wp + s``; a window is
-  ``KH`` cells;
+  ``KH`` cells. ``np.take`` copies such an overlapping view whole first, so this pays only where a pixel is
+  short (`ROW_CELL_BYTES`): with ``C = 3`` it gathers a third as many cells, each three times as long;
 - otherwise a cell is the ``Cg`` channels of one group at one pixel, numbered ``((m*Hp + r)*Wp + s)*G + g``;
   a window is ``KH*KW`` cells.
 
@@ -23,19 +24,23 @@ from functools import lru_cache
 
 import numpy as np
 
+ROW_CELL_BYTES = 64
+"""Pixels shorter than this gather as whole window rows (where ``groups == 1`` and ``dw == 1``)."""
 
-def _row_cells(groups: int, dw: int) -> bool:
+
+def _row_cells(groups: int, dw: int, pixel_bytes: int) -> bool:
     """Whether a cell is a whole window row (``KW*C`` values) rather than one pixel's group channels."""
-    return groups == 1 and dw == 1
+    return groups == 1 and dw == 1 and pixel_bytes < ROW_CELL_BYTES
 
 
 @lru_cache(maxsize=512)
 def window_cells(
-    n: int, hp: int, wp: int, groups: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int
+    n: int, hp: int, wp: int, groups: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int,
+    rows: bool,
 ) -> np.ndarray:
-    """Cell numbers ``(G, n, Ho*Wo, KH or KH*KW)`` of every window (read-only, cached per geometry)."""
+    """Cell numbers ``(G, n, Ho*Wo, KH if rows else KH*KW)`` of every window (read-only, cached per geometry)."""
     origins = (np.arange(ho)[:, None] * (sh * wp) + np.arange(wo)[None, :] * sw).reshape(-1)
-    if _row_cells(groups, dw):
+    if rows:
         taps = np.arange(kh) * (dh * wp)
     else:
         taps = (np.arange(kh)[:, None] * (dh * wp) + np.arange(kw)[None, :] * dw).reshape(-1)
@@ -45,10 +50,10 @@ def window_cells(
     return cells
 
 
-def _as_cells(xp: np.ndarray, groups: int, kw: int, dw: int) -> np.ndarray:
+def _as_cells(xp: np.ndarray, groups: int, kw: int, rows: bool) -> np.ndarray:
     """A read-only 1-D view of the C-contiguous ``xp`` whose elements are its cells (see module docstring)."""
     c = xp.shape[3]
-    if _row_cells(groups, dw):
+    if rows:
         run = kw * c * xp.itemsize
         count = (xp.size - kw * c) // c + 1
         cells = np.ndarray((count,), dtype=np.dtype((np.void, run)), buffer=xp, strides=(c * xp.itemsize,))
@@ -62,8 +67,9 @@ def columns(xp: np.ndarray, groups: int, kernel: tuple[int, int], stride: tuple[
             dilation: tuple[int, int], out: tuple[int, int]) -> np.ndarray:
     """Every window of the C-contiguous padded input ``xp (n, Hp, Wp, C)``: ``(G, n*Ho*Wo, KH*KW*Cg)``."""
     n, hp, wp, c = xp.shape
-    cells = window_cells(n, hp, wp, groups, *kernel, *stride, *dilation, *out)
-    gathered = np.take(_as_cells(xp, groups, kernel[1], dilation[1]), cells)
+    rows = _row_cells(groups, dilation[1], c * xp.itemsize)
+    cells = window_cells(n, hp, wp, groups, *kernel, *stride, *dilation, *out, rows)
+    gathered = np.take(_as_cells(xp, groups, kernel[1], rows), cells)
     return gathered.view(xp.dtype).reshape(groups, n * out[0] * out[1], kernel[0] * kernel[1] * (c // groups))
 
 

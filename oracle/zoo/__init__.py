@@ -1,0 +1,27 @@
+"""The mutant zoo: realistic buggy convolutions, one module per bug, each named after it.
+
+Every mutant is `vectorized` with one bug planted: an argument bent on its way in, or a result bent on its way
+out, the way the bug would bend it. They exist to prove that the oracle catches each kind of bug
+(``conv-oracle selftest``, ``tests/test_zoo.py``); ``conv-oracle check oracle.zoo.<name>`` shows the report
+each one gets.
+"""
+
+MUTANTS = (
+    "padding_wrong_side",
+    "output_size_ceil",
+    "same_odd_pixel_first",
+    "dilation_one_axis",
+    "backward_stride_one_axis",
+    "kernel_transposed",
+    "dx_kernel_not_flipped",
+    "groups_interleaved",
+    "dw_missing_batch_sum",
+    "db_averaged",
+    "dx_padding_ge_kernel",
+    "dx_stride_gt_kernel",
+    "float32_inside_float64",
+    "float32_result_as_float64",
+    "input_modified_in_place",
+    "output_buffer_reused",
+    "last_batch_chunk_dropped",
+)
