@@ -75,32 +75,64 @@ def truth(
 ) -> Truth:
     """The reference's answer for ``conv2d(x, w, b, **options)`` (and its backward with ``dy`` when given).
 
-    With ``exact``, every bound is 0: the case's values are small integers, every sum is exact in the dtype, and
-    any correct implementation must agree to the bit.
+    ``error`` is ``"elementwise"`` or ``"normwise"`` (`oracle.tolerance`). With ``exact``, every bound is 0:
+    the case's values are small integers, every sum is exact in the dtype, and any correct implementation must
+    agree to the bit.
     """
     dtype = x.dtype
     geometry = Geometry.of(x.shape[1:3], w.shape[:2], **{k: v for k, v in options.items() if k != "groups"})
     counts = tolerance.budget(x.shape, w.shape, geometry.out, options.get("groups", 1), b is not None)
     y = reference.conv2d(x, w, b, **options)
 
-    def bound(absolute: np.ndarray, n: int, length: int) -> np.ndarray:
-        if exact:
-            return np.zeros(absolute.shape)
-        if error == "normwise":
-            return tolerance.normwise_bound(absolute, length, dtype)
-        return tolerance.elementwise_bound(absolute, n, dtype)
-
+    groups = options.get("groups", 1)
+    length = int(np.prod(geometry.padded))
     ax, aw = np.abs(x), np.abs(w)
     ab = None if b is None else np.abs(b)
-    fft_length = int(np.prod(geometry.padded))
-    y_bound = bound(reference.conv2d(ax, aw, ab, **options), counts.y, fft_length)
+    if exact:
+        y_bound = np.zeros(y.shape)
+    elif error == "normwise":
+        y_bound = tolerance.normwise_bound(*_normwise_y(x, w, groups), length, dtype)
+    else:
+        y_bound = tolerance.elementwise_bound(reference.conv2d(ax, aw, ab, **options), counts.y, dtype)
     if dy is None:
         return Truth(y, y_bound)
     grads = reference.conv2d_backward(dy, x, w, **options)
     absolute = reference.conv2d_backward(np.abs(dy), ax, aw, **options)
-    return Truth(
-        y, y_bound,
-        grads.dx, bound(absolute.dx, counts.dx, fft_length),
-        grads.dw, bound(absolute.dw, counts.dw, fft_length),
-        grads.db, bound(absolute.db, counts.db, fft_length),
-    )
+    if exact:
+        bounds = [np.zeros(g.shape) for g in grads]
+    else:
+        bounds = [tolerance.elementwise_bound(a, n, dtype) for a, n in zip(absolute, counts[1:])]
+        if error == "normwise":
+            bounds[0] = tolerance.normwise_bound(*_normwise_dx(dy, w, groups), length, dtype)
+            bounds[1] = tolerance.normwise_bound(*_normwise_dw(x, dy, groups), length, dtype)
+    return Truth(y, y_bound, grads.dx, bounds[0], grads.dw, bounds[1], grads.db, bounds[2])
+
+
+def _group_norms(a: np.ndarray, groups: int) -> np.ndarray:
+    """``(N, groups)`` Frobenius norms of each image's channel groups of NHWC ``a``."""
+    n, h, w, c = a.shape
+    return np.sqrt((a.astype(np.float64) ** 2).reshape(n, h * w, groups, c // groups).sum(axis=(1, 3)))
+
+
+def _normwise_y(x: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    c_out = w.shape[3]
+    x_norms = np.repeat(_group_norms(x, groups), c_out // groups, axis=1)  # (N, C_out)
+    w_norms = np.sqrt((w.astype(np.float64) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
+    return x_norms[:, None, None, :], w_norms
+
+
+def _normwise_dx(dy: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    c_in = w.shape[2] * groups
+    dy_norms = np.repeat(_group_norms(dy, groups), c_in // groups, axis=1)  # (N, C_in)
+    w64 = w.astype(np.float64) ** 2
+    kh, kw, cg, c_out = w.shape
+    w_norms = np.sqrt(w64.reshape(kh, kw, cg, groups, c_out // groups).sum(axis=(0, 1, 4)).T.reshape(-1))
+    return dy_norms[:, None, None, :], w_norms
+
+
+def _normwise_dw(x: np.ndarray, dy: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    c_out = dy.shape[3]
+    x_norms = np.sqrt((x.astype(np.float64) ** 2).sum(axis=(0, 1, 2))).reshape(groups, -1)  # (G, Cg)
+    x_norms = x_norms[np.arange(c_out) // (c_out // groups)].T  # (Cg, C_out): the channel dw[..., c, o] reads
+    dy_norms = np.sqrt((dy.astype(np.float64) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
+    return x_norms, dy_norms

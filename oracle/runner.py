@@ -1,8 +1,9 @@
 """Running the properties against a variant with Hypothesis, and keeping what a report needs.
 
-`run_property` searches for a counterexample to one property: first the named edge cases of
-`oracle.edge_cases` (as explicit examples), then generated cases inside the variant's declared support. When
-one fails, Hypothesis shrinks it; the last failing case it replays is the minimal one, kept with its failure.
+`run_property` searches for a counterexample to one property: first generated cases inside the variant's
+declared support, then the named edge cases of `oracle.edge_cases`. When a generated case fails, Hypothesis
+shrinks it; the last failing case it replays is the minimal one, kept with its failure. A failing edge case
+is reported as it is, under its name.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, example, given, seed, settings
+from hypothesis import HealthCheck, given, seed, settings
 
 from oracle.compare import Mismatch
 from oracle.edge_cases import EDGE_CASES, EdgeCase
@@ -43,7 +44,7 @@ def _form(padding: Any) -> str:
     return "int" if np.ndim(padding) == 0 else ("pair" if np.ndim(padding) == 1 else "sides")
 
 
-def edge_case_examples(support: Support) -> list[ConvCase]:
+def edge_case_examples(support: Support) -> list[tuple[str, ConvCase]]:
     """The named edge cases that lie inside ``support``, in every supported dtype, as `ConvCase` values."""
     cases = []
     for edge in EDGE_CASES:
@@ -52,8 +53,9 @@ def edge_case_examples(support: Support) -> list[ConvCase]:
         for dtype in support.dtypes:
             x, w, b, dy = edge.arrays(np.dtype(dtype))
             options = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, **edge.options}
-            cases.append(ConvCase(x, w, b if support.bias else None, dy, **options, exact=False,
-                                  nan_at=tuple(max(m // 2, 0) for m in x.shape)))
+            case = ConvCase(x, w, b if support.bias else None, dy, **options, exact=False,
+                            nan_at=tuple(max(m // 2, 0) for m in x.shape))
+            cases.append((f"{edge.name} ({dtype})", case))
     return cases
 
 
@@ -103,9 +105,6 @@ def run_property(
 
     parent = settings.get_profile(profile) if profile else settings.default
     run = given(case=conv_cases(support=variant.support))(test)
-    if edge_cases:
-        for case in reversed(edge_case_examples(variant.support)):
-            run = example(case=case)(run)
     run = settings(parent, max_examples=max_examples, database=None, deadline=None, print_blob=False,
                    report_multiple_bugs=False,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -116,9 +115,33 @@ def run_property(
     try:
         run()
     except Exception as error:
-        seconds = time.perf_counter() - start
         failure = state["failure"]
         if failure is None:
             failure = Mismatch(f"{type(error).__name__}: {error}", name=prop.name, stage="raised")
-        return Outcome(prop.name, "failed", state["examples"], state["first"], seconds, state["case"], failure)
+        return Outcome(prop.name, "failed", state["examples"], state["first"], time.perf_counter() - start,
+                       state["case"], failure)
+    if edge_cases:
+        for name, case in edge_case_examples(variant.support):
+            try:
+                test(case)
+            except Mismatch as failure:
+                return Outcome(prop.name, "failed", state["examples"], state["first"], time.perf_counter() - start,
+                               case, failure, note=f"named edge case {name}")
     return Outcome(prop.name, "passed", state["examples"], None, time.perf_counter() - start)
+
+def all_properties(variant: Variant) -> Property:
+    """One property that checks every applicable property in turn, for a quick verdict (``selftest``)."""
+    from oracle.properties import PROPERTIES, applicable
+
+    chosen = [p for p in PROPERTIES if applicable(p, variant)]
+
+    def check(v: Variant, case: ConvCase, reference: Any) -> None:
+        for prop in chosen:
+            try:
+                prop.check(v, case, reference)
+            except Mismatch as failure:
+                failure.line = f"{prop.name}: {failure.line}"
+                failure.args = (failure.line,)
+                raise
+
+    return Property("all properties", check)

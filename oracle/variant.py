@@ -11,6 +11,8 @@ The oracle then draws only cases inside that declaration and lists it in its rep
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -110,7 +112,13 @@ def from_object(obj: object, name: str | None = None) -> Variant:
 
 
 def load(target: str) -> Variant:
-    """Load ``package.module`` or ``package.module:attribute`` as a `Variant`; `VariantError` when it cannot."""
+    """Load ``package.module`` or ``package.module:attribute`` as a `Variant`; `VariantError` when it cannot.
+
+    The current directory is searched first, as ``python -m`` and pytest do, so a contributor's module is
+    found where they run the command.
+    """
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     module_name, _, attribute = target.partition(":")
     if not module_name:
         raise VariantError(f"target must be 'package.module' or 'package.module:attribute'; got {target!r}")

@@ -14,7 +14,9 @@ conv2d_backward = vectorized.conv2d_backward
 
 
 def geometry(x: np.ndarray, w: np.ndarray, options: dict[str, Any]) -> Geometry:
-    """The resolved geometry of a call (pads as ``((pt, pb), (pl, pr))``)."""
+    """The resolved geometry of a call (pads as ``((pt, pb), (pl, pr))``), after `vectorized` has checked the
+    arguments: a mutant is wrong only in its planted bug, never in its validation."""
+    vectorized.conv2d(x, w, None, **options)
     return Geometry.of(x.shape[1:3], w.shape[:2], stride=options.get("stride", 1),
                        padding=options.get("padding", 0), dilation=options.get("dilation", 1))
 

@@ -1,0 +1,257 @@
+"""Checking a variant end to end and writing what a person reads: the report and the reproducer script.
+
+`check_variant` runs every applicable property (`oracle.runner`), the bad-input table and the references'
+self-check, and returns a `Report`; `Report.text` is what ``conv-oracle check`` prints; `assert_variant` does
+the same inside a contributor's pytest file and fails the test with the report.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oracle import properties
+from oracle.compare import Mismatch
+from oracle.explain import case_picture
+from oracle.locate import describe
+from oracle.reference import get_reference
+from oracle.runner import Outcome, run_property
+from oracle.strategies import ConvCase
+from oracle.variant import Variant, from_object, load
+
+CONVENTION = "'same' = SAME_UPPER (TensorFlow/ONNX): H_out = ceil(H/s), the odd padding pixel at the bottom/right"
+DEFAULT_EXAMPLES = 100
+
+
+class OracleFailure(AssertionError):
+    """A variant failed the oracle; the message is the whole report."""
+
+
+@dataclass
+class Report:
+    variant: Variant
+    reference: str
+    seed: int | None
+    max_examples: int
+    outcomes: list[Outcome] = field(default_factory=list)
+    reproducers: dict[str, Path] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(o.verdict != "failed" for o in self.outcomes)
+
+    @property
+    def oracle_failed(self) -> bool:
+        return any(o.failure is not None and o.failure.line.startswith("ORACLE FAILURE") for o in self.outcomes)
+
+    def header(self) -> list[str]:
+        import hypothesis
+
+        try:
+            import torch
+
+            torch_version = torch.__version__
+        except ImportError:
+            torch_version = "not installed"
+        limits = self.variant.support.limits()
+        return [
+            f"conv-oracle check {self.variant.name}",
+            f"  declared:    {', '.join(limits) if limits else 'everything in design.md (forward and backward)'}",
+            f"  reference:   {self.reference} (float64); error bounds per element (oracle.tolerance)"
+            + ("; normwise, as declared" if self.variant.support.error == "normwise" else ""),
+            f"  versions:    python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}, "
+            f"hypothesis {hypothesis.__version__}",
+            f"  budget:      {self.max_examples} generated cases per property, then the named edge cases; "
+            f"seed {self.seed if self.seed is not None else 'random'}",
+            f"  convention:  {CONVENTION}",
+        ]
+
+    def text(self) -> str:
+        lines = [*self.header(), ""]
+        for o in self.outcomes:
+            lines.append(_verdict_line(o))
+        for o in self.outcomes:
+            if o.verdict == "failed":
+                lines += ["", *_failure_block(o, self.reproducers.get(o.name))]
+        failed = [o.name for o in self.outcomes if o.verdict == "failed"]
+        lines.append("")
+        if not failed:
+            lines.append(f"PASSED: every property held ({self.seconds:.1f}s)")
+        elif self.oracle_failed:
+            lines.append(f"FAILED: {', '.join(failed)}; the oracle itself failed (see above) ({self.seconds:.1f}s)")
+        else:
+            lines.append(f"FAILED: {', '.join(failed)} ({self.seconds:.1f}s)")
+        return "\n".join(lines)
+
+
+def _verdict_line(o: Outcome) -> str:
+    if o.verdict == "skipped":
+        return f"  skip  {o.name:20} {o.note}"
+    if o.verdict == "passed":
+        count = f"{o.examples} cases" if o.examples else "table"
+        return f"  ok    {o.name:20} {count:>10}  {o.seconds:5.1f}s"
+    if o.note:
+        found = "edge case"
+    elif o.name == "bad input":
+        found = "table"
+    else:
+        found = f"case {o.first_failure_at}" if o.first_failure_at else ""
+    line = o.failure.line if o.failure else ""
+    line = line if len(line) <= 110 else line[:109] + "…"
+    return f"  FAIL  {o.name:20} {found:>10}  {o.seconds:5.1f}s  {line}"
+
+
+def _failure_block(o: Outcome, reproducer: Path | None) -> list[str]:
+    title = f"the {o.note}" if o.note else "minimal counterexample"
+    lines = [f"--- {o.name}: {title} ---"]
+    if o.case is not None:
+        lines.append(f"  case:  {o.case!r}")
+    if o.failure is not None:
+        lines.append(f"  first difference:  {o.failure.line}")
+        where = describe(o.failure.name, o.failure.bad, o.case) if o.case is not None else []
+        if where:
+            lines.append(f"  where: {'; '.join(where)}")
+    if o.case is not None and o.case.x.shape[0] >= 0:
+        bad = o.failure.bad if o.failure is not None else None
+        lines += ["  " + line for line in case_picture(o.case, bad, o.failure.name if o.failure else "")]
+    if reproducer is not None:
+        lines.append(f"  reproducer: python {reproducer}")
+    return lines
+
+
+def _literal(a: np.ndarray | None) -> str:
+    if a is None:
+        return "None"
+    return f"np.array({a.tolist()!r}, dtype=np.{a.dtype.name}).reshape({a.shape})"
+
+
+def reproducer_script(target: str, prop_name: str, case: ConvCase, reference: str) -> str:
+    """A standalone script rebuilding the exact arrays of ``case`` and re-running the property on ``target``."""
+    return f'''"""conv-oracle reproducer: property {prop_name!r} of {target}.
+
+Rebuilds the minimal counterexample's arrays exactly and runs the property again; prints the difference.
+"""
+
+import numpy as np
+
+from oracle.properties import PROPERTIES
+from oracle.reference import get_reference
+from oracle.strategies import ConvCase
+from oracle.variant import load
+
+variant = load({target!r})
+x = {_literal(case.x)}
+w = {_literal(case.w)}
+b = {_literal(case.b)}
+dy = {_literal(case.dy)}
+case = ConvCase(x, w, b, dy, stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r},
+                groups={case.groups!r}, exact={case.exact!r}, nan_at={case.nan_at!r})
+print(case)
+check = {{p.name: p.check for p in PROPERTIES}}[{prop_name!r}]
+try:
+    check(variant, case, get_reference({reference!r}))
+except AssertionError as failure:
+    print(failure)
+    raise SystemExit(1)
+print("the property holds on this case now")
+'''
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def check_variant(
+    variant: Variant | Any,
+    *,
+    target: str | None = None,
+    reference: str = "auto",
+    max_examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = 0,
+    profile: str | None = None,
+    only: list[str] | None = None,
+    report_dir: str | Path | None = "conv-oracle-reports",
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Run every property that applies to ``variant`` (a `Variant`, a module or an object with ``conv2d``).
+
+    ``target`` is the import string written into reproducers (default: the variant's name); reproducers go to
+    ``report_dir`` (None: none written).
+    """
+    if not isinstance(variant, Variant):
+        variant = from_object(variant, target)
+    target = target or variant.name
+    ref = get_reference(reference)
+    report = Report(variant, ref.name, seed, max_examples)
+    start = time.perf_counter()
+    for prop in properties.PROPERTIES:
+        if only and prop.name not in only:
+            continue
+        if not properties.applicable(prop, variant):
+            why = "forward only (declared)" if prop.backward else "declared: no exact NaN propagation"
+            report.outcomes.append(Outcome(prop.name, "skipped", note=why))
+            continue
+        tick = None
+        if progress is not None:
+            progress(f"  ...   {prop.name:20}")
+
+            def tick(n: int, name: str = prop.name) -> None:
+                if n % 5 == 0:
+                    progress(f"  ...   {name:20} {n:>4} cases")
+
+        outcome = run_property(variant, prop, ref, max_examples=max_examples, seed_value=seed, profile=profile,
+                               on_example=tick)
+        if progress is not None:
+            progress("")
+        report.outcomes.append(outcome)
+        if outcome.verdict == "failed" and outcome.case is not None and report_dir is not None:
+            path = Path(report_dir) / f"{_safe(target)}-{_safe(prop.name)}.py"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(reproducer_script(target, prop.name, outcome.case, ref.name))
+            report.reproducers[prop.name] = path
+    if not only or "bad input" in only:
+        report.outcomes.append(_bad_input(variant))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _bad_input(variant: Variant) -> Outcome:
+    start = time.perf_counter()
+    try:
+        properties.bad_input(variant)
+    except Mismatch as failure:
+        return Outcome("bad input", "failed", 1, 1, time.perf_counter() - start, None, failure)
+    return Outcome("bad input", "passed", 0, None, time.perf_counter() - start)
+
+
+def assert_variant(variant: Any, **options: Any) -> Report:
+    """For a contributor's pytest file: check ``variant`` (an import string, module or object); fail the test
+    with the whole report if any property fails. Options as in `check_variant`."""
+    if isinstance(variant, str):
+        options.setdefault("target", variant)
+        variant = load(variant)
+    report = check_variant(variant, **options)
+    if not report.passed:
+        raise OracleFailure("\n" + report.text())
+    return report
+
+
+def stderr_progress() -> Callable[[str], None] | None:
+    """A one-line progress display on a terminal's stderr (None when stderr is not a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(text: str) -> None:
+        sys.stderr.write("\r" + text.ljust(60) + ("" if text else "\r"))
+        sys.stderr.flush()
+
+    return show
