@@ -135,7 +135,7 @@ def _explain(args: argparse.Namespace) -> int:
                       values=values, weights=weights))
         if args.png:
             save_png(args.png, size, kernel, stride=stride, padding=padding, dilation=dilation, window=window,
-                     values=values)
+                     values=values, dashed_stride=(2, 2) if args.seed_article else None)
             print(f"\nwrote {args.png}")
     except (ValueError, TypeError) as error:
         print(f"conv-oracle: error: {error}", file=sys.stderr)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from oracle.compare import Mismatch
 from oracle.edge_cases import EDGE_CASES, EdgeCase
@@ -81,6 +81,7 @@ def run_property(
     seed_value: int | None = 0,
     profile: str | None = None,
     edge_cases: bool = True,
+    shrink: bool = True,
     on_example: Callable[[int], None] | None = None,
 ) -> Outcome:
     """Search for a counterexample to ``prop`` on ``variant``; return the `Outcome` (minimal case if failed)."""
@@ -105,8 +106,9 @@ def run_property(
 
     parent = settings.get_profile(profile) if profile else settings.default
     run = given(case=conv_cases(support=variant.support))(test)
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
     run = settings(parent, max_examples=max_examples, database=None, deadline=None, print_blob=False,
-                   report_multiple_bugs=False,
+                   report_multiple_bugs=False, phases=phases,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                           HealthCheck.filter_too_much])(run)
     if seed_value is not None:

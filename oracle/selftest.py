@@ -36,10 +36,12 @@ class Verdict:
         return self.failed == self.should_fail
 
 
-def judge(target: str, should_fail: bool, reference, max_examples: int, seed: int | None) -> Verdict:
+def judge(target: str, should_fail: bool, reference, max_examples: int, seed: int | None,
+          shrink: bool = True) -> Verdict:
     variant = load(target)
     start = time.perf_counter()
-    outcome = run_property(variant, all_properties(variant), reference, max_examples=max_examples, seed_value=seed)
+    outcome = run_property(variant, all_properties(variant), reference, max_examples=max_examples, seed_value=seed,
+                           shrink=shrink)
     line = outcome.failure.line if outcome.failure is not None else ""
     failed = outcome.verdict == "failed"
     examples = outcome.first_failure_at or outcome.examples

@@ -6,10 +6,10 @@ with ``0 <= extra < sh`` rows that no window reads. ``'same'`` padding depends o
 input size is drawn and the pads follow. Every case is small, so the naive reference stays fast.
 
 Values come in two modes. *exact*: small integers, so every sum is exact in float32 and float64 and any
-correct implementation must agree to the bit. *real*: floats, compared under `oracle.tolerance`. In both, an
-array is a sparse set of values drawn element by element by Hypothesis on a background that is either zero or
-dense pseudo-random values from a drawn seed; the background shrinks to zero and the elements shrink to 0, so a
-minimal failing case is mostly zeros and points at one input pixel and one weight.
+correct implementation must agree to the bit. *real*: floats, compared under `oracle.tolerance`. An array is
+a sparse set of elements drawn one by one by Hypothesis, plus a pseudo-random background (from a drawn seed)
+kept on a drawn number of elements: dense and cheap to draw, yet every part of it shrinks to zero, so a minimal
+failing case is mostly zeros and points at one input pixel and one weight.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from oracle.variant import Support
 
 EXACT_RANGE = 3
 """Exact mode draws integers in ``[-3, 3]`` (sparse) plus ``[-3, 3]`` (background): every sum stays below 2**24."""
+
 
 
 @dataclass(frozen=True)
@@ -75,21 +76,27 @@ def _pair_option(draw, label: str, value: tuple[int, int]) -> Any:
 
 
 def _values(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact: bool) -> np.ndarray:
-    """An array: a zero or dense pseudo-random background, plus sparse elements drawn one by one."""
+    """An array: sparse elements drawn one by one, plus a pseudo-random background on ``kept`` elements.
+
+    ``kept`` (how many background elements survive) and every drawn element shrink to 0, so the shrinker can
+    thin a dense array down to the one pixel a failure needs.
+    """
     if exact:
         elements = st.integers(-EXACT_RANGE, EXACT_RANGE).map(float)
     else:
         elements = st.floats(-2, 2, width=32 if dtype == np.float32 else 64, allow_subnormal=False)
-    sparse = draw(hnp.arrays(dtype, shape, elements=elements, fill=st.just(0.0)), label=label)
-    # dense three times in four; shrinks to sparse (0)
-    if draw(st.integers(0, 3), label=f"{label} dense background") > 0:
-        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label=f"{label} seed"))
+    values = draw(hnp.arrays(dtype, shape, elements=elements, fill=st.just(0.0)), label=label)
+    size = math.prod(shape)
+    kept = draw(st.integers(0, size), label=f"{label} background elements kept") if size else 0
+    if kept:
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label=f"{label} background seed"))
         if exact:
-            background = rng.integers(-EXACT_RANGE, EXACT_RANGE + 1, shape)
+            background = rng.integers(-EXACT_RANGE, EXACT_RANGE + 1, size).astype(float)
         else:
-            background = rng.standard_normal(shape)
-        sparse = (sparse + background).astype(dtype)
-    return sparse
+            background = rng.standard_normal(size)
+        background[rng.permutation(size)[kept:]] = 0.0
+        values = (values + background.reshape(shape)).astype(dtype)
+    return values
 
 
 @st.composite

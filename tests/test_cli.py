@@ -1,0 +1,67 @@
+"""``conv-oracle``: exit statuses, one-line errors, and the check report as a user sees it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from oracle.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "oracle", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def test_cli_check_passes_a_correct_variant_with_exit_0(capsys):
+    status = main(["check", "vectorized", "--max-examples", "15", "--report-dir", "unused"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "conv-oracle check vectorized" in out and "PASSED: every property held" in out
+    for name in ("forward", "dx", "dw", "db", "adjoint", "NaN propagation", "bad input"):
+        assert f"ok    {name}" in out
+
+
+def test_cli_check_header_names_versions_seed_budget_and_convention(capsys):
+    main(["check", "examples.fft_conv", "--max-examples", "5", "--seed", "7"])
+    out = capsys.readouterr().out
+    assert "declared:    no backward, no nan, error='normwise'" in out
+    assert "numpy" in out and "hypothesis" in out and "torch" in out
+    assert "5 generated cases per property" in out and "seed 7" in out
+    assert "SAME_UPPER" in out
+    assert "skip  dx                   forward only (declared)" in out
+
+
+def test_cli_check_finds_a_planted_bug_with_exit_1(tmp_path, capsys):
+    status = main(["check", "oracle.zoo.db_averaged", "--property", "db", "--max-examples", "30",
+                   "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL  db" in out and "first difference:  db[" in out and "reproducer: python" in out
+    assert list(tmp_path.glob("*.py"))
+
+
+@pytest.mark.parametrize("target, words", [
+    ("no_such_module_xyz", "cannot import 'no_such_module_xyz': ModuleNotFoundError"),
+    ("oracle.bad_inputs", "has no callable conv2d"),
+    ("vectorized:nothing_here", "has no attribute 'nothing_here'"),
+])
+def test_cli_check_bad_target_is_exit_2_with_one_line(target, words):
+    run = _run("check", target)
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0 and words in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_cli_usage_error_is_exit_2():
+    run = _run("check", "--max-examples", "many")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+
+
+def test_cli_check_finds_a_contributors_module_in_the_current_directory(tmp_path):
+    (tmp_path / "my_conv.py").write_text("from vectorized import conv2d, conv2d_backward\n")
+    run = _run("check", "my_conv", "--max-examples", "5", "--property", "forward", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr

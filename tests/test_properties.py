@@ -1,0 +1,123 @@
+"""The property suite: every property of `oracle.properties` over the bundled implementations.
+
+Each test draws cases with `oracle.strategies.conv_cases` (the profile sets how many: ``ci`` 40, ``thorough``
+600) and runs one property against naive, vectorized and vectorized's chunked path.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from oracle import properties
+from oracle.reference import get_reference
+from oracle.strategies import conv_cases
+from oracle.variant import from_object
+from tests.implementations import IMPLEMENTATIONS
+
+pytest.importorskip("torch")
+TORCH = get_reference("torch")
+NAIVE = get_reference("naive")
+VARIANTS = {name: from_object(impl, name) for name, impl in IMPLEMENTATIONS.items()}
+by_variant = pytest.mark.parametrize("name", list(VARIANTS))
+
+
+@by_variant
+@given(case=conv_cases())
+def test_forward_matches_reference(name, case):
+    properties.forward(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_dx_matches_reference(name, case):
+    properties.PROPERTIES[1].check(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_dw_matches_reference(name, case):
+    properties.PROPERTIES[2].check(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_db_matches_reference(name, case):
+    properties.PROPERTIES[3].check(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_adjoint_identities_hold(name, case):
+    properties.adjoint(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases(exact=True))
+def test_adjoint_identities_are_exact_for_integers(name, case):
+    properties.adjoint(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_shapes_and_dtypes_follow_contract(name, case):
+    properties.shapes_and_dtypes(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_inputs_are_never_modified(name, case):
+    properties.inputs_unmodified(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_results_are_fresh(name, case):
+    properties.fresh_results(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=conv_cases())
+def test_nan_propagates_exactly_to_windows_holding_it(name, case):
+    properties.nan_propagation(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+def test_bad_input_raises_as_design_says(name):
+    properties.bad_input(VARIANTS[name])
+
+
+@given(case=conv_cases())
+def test_references_torch_and_naive_agree(case):
+    properties.references_agree(TORCH, NAIVE, case)
+
+
+@given(case=conv_cases())
+def test_naive_and_vectorized_agree(case):
+    """vectorized judged with naive as the reference: exact for integers, within the bounds otherwise."""
+    properties.forward(VARIANTS["vectorized"], case, NAIVE)
+    properties.PROPERTIES[1].check(VARIANTS["vectorized"], case, NAIVE)
+    properties.PROPERTIES[2].check(VARIANTS["vectorized"], case, NAIVE)
+
+
+@pytest.mark.parametrize("layout", ["fortran", "strided view", "read-only"])
+@by_variant
+@given(case=conv_cases(exact=True))
+def test_any_memory_layout_gives_the_same_result(name, layout, case):
+    def relayout(a):
+        if a is None:
+            return None
+        if layout == "fortran":
+            return np.asfortranarray(a)
+        if layout == "strided view":
+            return np.repeat(a, 2, axis=-1)[..., ::2]
+        view = a.copy()
+        view.flags.writeable = False
+        return view
+
+    impl = IMPLEMENTATIONS[name]
+    expected = impl.conv2d(case.x, case.w, case.b, **case.options)
+    got = impl.conv2d(relayout(case.x), relayout(case.w), relayout(case.b), **case.options)
+    assert np.array_equal(got, expected)
+    grads = impl.conv2d_backward(relayout(case.dy), relayout(case.x), relayout(case.w), **case.options)
+    for a, e in zip(grads, impl.conv2d_backward(case.dy, case.x, case.w, **case.options)):
+        assert np.array_equal(a, e)

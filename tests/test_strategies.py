@@ -1,0 +1,61 @@
+"""The case strategy: valid by construction, reaching every edge-case class, shrinking to mostly zeros."""
+
+from collections import Counter
+
+import numpy as np
+from hypothesis import find, given, settings
+
+import naive
+from oracle.strategies import case_classes, conv_cases
+from oracle.variant import Support
+
+CLASSES = {
+    "N=0", "size-1 dimension", "rectangular kernel", "padding >= kernel", "stride > kernel", "dilation > 1",
+    "groups > 1", "depthwise", "bias", "no bias", "rows no window reads", "kernel fills padded input",
+    "asymmetric padding", "window of padding only", "float32", "float64", "exact", "real",
+    "padding:int", "padding:pair", "padding:sides", "padding:valid", "padding:same",
+}
+
+
+def test_strategy_reaches_every_edge_case_class():
+    seen = Counter()
+
+    @settings(max_examples=300, derandomize=True, database=None)
+    @given(case=conv_cases())
+    def draw(case):
+        seen.update(case_classes(case))
+
+    draw()
+    missing = CLASSES - set(seen)
+    assert not missing, f"never drawn in 300 cases: {sorted(missing)}"
+    assert min(seen[c] for c in CLASSES) >= 10, f"rarely drawn: {seen.most_common()[-5:]}"
+
+
+@given(case=conv_cases())
+def test_strategy_cases_are_valid_and_shaped_by_contract(case):
+    y = naive.conv2d(case.x, case.w, case.b, **case.options)  # raises if the case were invalid
+    assert y.shape == (case.x.shape[0], *case.geometry.out, case.w.shape[3])
+    assert case.dy.shape == y.shape
+    assert case.x.dtype == case.w.dtype == case.dy.dtype
+
+
+@given(case=conv_cases(exact=True))
+def test_strategy_exact_values_are_small_integers(case):
+    for a in (case.x, case.w, case.dy) + (() if case.b is None else (case.b,)):
+        assert np.array_equal(a, np.round(a)) and np.abs(a).max(initial=0) <= 6
+
+
+@given(case=conv_cases(support=Support(dtypes=("float64",), dilation=False, groups=False, stride=False,
+                                       bias=False, padding=("valid",), max_batch=1)))
+def test_strategy_stays_inside_a_declared_support(case):
+    assert case.dtype == np.float64 and case.b is None and case.padding == "valid"
+    assert case.groups == 1 and case.geometry.dilation == (1, 1) and case.geometry.stride == (1, 1)
+    assert case.x.shape[0] <= 1
+
+
+def test_strategy_shrinks_to_mostly_zeros():
+    """A failure that needs one nonzero input pixel and one nonzero weight shrinks to exactly that."""
+    case = find(conv_cases(), lambda c: np.count_nonzero(c.x) >= 1 and np.count_nonzero(c.w) >= 1,
+                settings=settings(database=None, derandomize=True, max_examples=500))
+    assert np.count_nonzero(case.x) == 1 and np.count_nonzero(case.w) == 1
+    assert case.x.size <= 4 and case.w.size <= 4
