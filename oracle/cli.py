@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="package.module or package.module:attribute (default: naive vectorized)")
     check.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0; -1 for a random one)")
     check.add_argument("--max-examples", type=int, default=None,
-                       help="generated cases per property (default 100; 600 with --profile thorough)")
+                       help="generated cases per property (default 200; 600 with --profile thorough)")
     check.add_argument("--reference", choices=("auto", "torch", "naive"), default="auto",
                        help="the truth: PyTorch (default where installed) or naive")
     check.add_argument("--profile", choices=PROFILES, default=None, help="a Hypothesis settings profile")

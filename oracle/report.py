@@ -28,7 +28,7 @@ from oracle.strategies import ConvCase
 from oracle.variant import Variant, from_object, load
 
 CONVENTION = "'same' = SAME_UPPER (TensorFlow/ONNX): H_out = ceil(H/s), the odd padding pixel at the bottom/right"
-DEFAULT_EXAMPLES = 100
+DEFAULT_EXAMPLES = 200
 
 
 class OracleFailure(AssertionError):
@@ -220,6 +220,8 @@ def check_variant(
             report.reproducers[prop.name] = path
     if not only or "bad input" in only:
         report.outcomes.append(_bad_input(variant))
+    if (not only or "references agree" in only) and ref.name == "torch":
+        report.outcomes.append(_references_agree(ref, variant))
     report.seconds = time.perf_counter() - start
     return report
 
@@ -231,6 +233,22 @@ def _bad_input(variant: Variant) -> Outcome:
     except Mismatch as failure:
         return Outcome("bad input", "failed", 1, 1, time.perf_counter() - start, None, failure)
     return Outcome("bad input", "passed", 0, None, time.perf_counter() - start)
+
+
+def _references_agree(ref: Any, variant: Variant) -> Outcome:
+    """The oracle's self-check: PyTorch and naive agree on the named edge cases this variant is checked on."""
+    from oracle.reference import naive_reference
+    from oracle.runner import edge_case_examples
+
+    start = time.perf_counter()
+    cases = edge_case_examples(variant.support)
+    for name, case in cases:
+        try:
+            properties.references_agree(ref, naive_reference(), case)
+        except Mismatch as failure:
+            return Outcome("references agree", "failed", 1, 1, time.perf_counter() - start, case, failure,
+                           note=f"named edge case {name}")
+    return Outcome("references agree", "passed", len(cases), None, time.perf_counter() - start)
 
 
 def assert_variant(variant: Any, **options: Any) -> Report:

@@ -15,6 +15,7 @@ import numpy as np
 from vectorized.gather import columns, correlate
 from vectorized.input_grad import input_gradient, input_gradient_bytes
 from vectorized.params import Spec, gradient, spec
+from vectorized.scratch import scratch
 
 CHUNK_BYTES = 64 * 2**20
 """Default bound, in bytes, on the column buffer of one batch chunk (with its index array)."""
@@ -39,12 +40,17 @@ def _chunk_size(s: Spec, chunk_bytes: int | None) -> int:
 
 
 def _pad(x: np.ndarray, pads) -> np.ndarray:
-    """``x`` zero-padded by ``((pt, pb), (pl, pr))`` as a C-contiguous array; ``x`` itself when it already is."""
+    """``x`` zero-padded by ``((pt, pb), (pl, pr))``, C-contiguous, in the ``"padded"`` scratch buffer (``x``
+    itself when it is C-contiguous and unpadded)."""
     (pt, pb), (pl, pr) = pads
-    if pt == pb == pl == pr == 0:
-        return np.ascontiguousarray(x)
+    if pt == pb == pl == pr == 0 and x.flags.c_contiguous:
+        return x
     n, h, w, c = x.shape
-    xp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    xp = scratch("padded", (n, h + pt + pb, w + pl + pr, c), x.dtype)
+    xp[:, :pt] = 0
+    xp[:, pt + h :] = 0
+    xp[:, pt : pt + h, :pl] = 0
+    xp[:, pt : pt + h, pl + w :] = 0
     xp[:, pt : pt + h, pl : pl + w] = x
     return xp
 
@@ -72,7 +78,7 @@ def conv2d(
     y = np.empty((s.n, s.ho, s.wo, s.c_out), dtype=s.dtype)
     for start in range(0, s.n, step):
         xp = _pad(x[start : start + step], s.pads)
-        y[start : start + step] = correlate(xp, wc, s.groups, (s.sh, s.sw), (s.dh, s.dw), (s.ho, s.wo))
+        correlate(xp, wc, s.groups, (s.sh, s.sw), (s.dh, s.dw), (s.ho, s.wo), y[start : start + step])
     if b is not None:
         y += b
     return y

@@ -24,6 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from vectorized.scratch import scratch
+
 ROW_CELL_BYTES = 64
 """Pixels shorter than this gather as whole window rows (where ``groups == 1`` and ``dw == 1``)."""
 
@@ -65,25 +67,36 @@ def _as_cells(xp: np.ndarray, groups: int, kw: int, rows: bool) -> np.ndarray:
 
 def columns(xp: np.ndarray, groups: int, kernel: tuple[int, int], stride: tuple[int, int],
             dilation: tuple[int, int], out: tuple[int, int]) -> np.ndarray:
-    """Every window of the C-contiguous padded input ``xp (n, Hp, Wp, C)``: ``(G, n*Ho*Wo, KH*KW*Cg)``."""
+    """Every window of the C-contiguous padded input ``xp (n, Hp, Wp, C)``: ``(G, n*Ho*Wo, KH*KW*Cg)``.
+
+    The columns live in the ``"cols"`` scratch buffer: valid until the next call.
+    """
     n, hp, wp, c = xp.shape
     rows = _row_cells(groups, dilation[1], c * xp.itemsize)
     cells = window_cells(n, hp, wp, groups, *kernel, *stride, *dilation, *out, rows)
-    gathered = np.take(_as_cells(xp, groups, kernel[1], rows), cells)
+    source = _as_cells(xp, groups, kernel[1], rows)
+    gathered = scratch("cols", cells.shape, source.dtype)
+    np.take(source, cells, out=gathered, mode="clip")  # every cell number is in range: "clip" never clips
     return gathered.view(xp.dtype).reshape(groups, n * out[0] * out[1], kernel[0] * kernel[1] * (c // groups))
 
 
 def correlate(xp: np.ndarray, w: np.ndarray, groups: int, stride: tuple[int, int], dilation: tuple[int, int],
-              out: tuple[int, int]) -> np.ndarray:
+              out: tuple[int, int], y: np.ndarray | None = None) -> np.ndarray:
     """Unpadded cross-correlation of ``xp (n, Hp, Wp, C)`` with HWIO ``w (KH, KW, C // G, C_out)``.
 
-    Returns ``y (n, Ho, Wo, C_out)``, a new C-contiguous array, for the given output size ``out = (Ho, Wo)``.
+    Writes ``y (n, Ho, Wo, C_out)`` for the output size ``out = (Ho, Wo)`` into the C-contiguous ``y`` when
+    given, else into a new array; returns it.
     """
     kh, kw, cg, c_out = w.shape
     n = xp.shape[0]
+    if y is None:
+        y = np.empty((n, *out, c_out), dtype=xp.dtype)
     cols = columns(xp, groups, (kh, kw), stride, dilation, out)
     if groups == 1:
-        return (cols[0] @ w.reshape(kh * kw * cg, c_out)).reshape(n, *out, c_out)
+        np.matmul(cols[0], w.reshape(kh * kw * cg, c_out), out=y.reshape(-1, c_out))
+        return y
     w_groups = w.reshape(kh * kw * cg, groups, c_out // groups).transpose(1, 0, 2)
-    y = np.matmul(cols, w_groups)  # (G, n*Ho*Wo, C_out // G)
-    return np.ascontiguousarray(y.transpose(1, 0, 2)).reshape(n, *out, c_out)
+    products = scratch("products", (groups, cols.shape[1], c_out // groups), xp.dtype)
+    np.matmul(cols, w_groups, out=products)
+    y.reshape(-1, groups, c_out // groups)[...] = products.transpose(1, 0, 2)
+    return y

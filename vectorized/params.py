@@ -7,16 +7,15 @@ needs, padding resolved to ``((pt, pb), (pl, pr))``. A broken rule raises ``Valu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 
 FLOATS = frozenset({np.dtype("float32"), np.dtype("float64")})
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """Sizes of one convolution: ``x (n, h, w, c_in)``, ``w (kh, kw, c_in // groups, c_out)``, output
     ``(n, ho, wo, c_out)``, ``pads = ((pt, pb), (pl, pr))``."""
 
@@ -39,7 +38,8 @@ class Spec:
 
 
 def _integer(v: object) -> bool:
-    return isinstance(v, Integral) and not isinstance(v, (bool, np.bool_))
+    # type(v) is int: the common case, without the cost of an abstract-class check
+    return type(v) is int or (isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)))
 
 
 def _two(name: str, value: object) -> tuple[int, int]:
