@@ -45,6 +45,7 @@ import numpy as np
 
 from vectorized.gather import correlate
 from vectorized.params import Spec
+from vectorized.scratch import scratch
 
 
 class Phase(NamedTuple):
@@ -126,15 +127,16 @@ def input_gradient(dy: np.ndarray, w: np.ndarray, s: Spec, dx: np.ndarray) -> No
         # multiply, then gather: Z[g, (m, i, j), (p, q, c)] = sum_o dy[m, i, j, g*Cog + o] * w[p, q, c, g*Cog + o]
         dy_groups = dy.reshape(-1, s.groups, og).transpose(1, 0, 2)
         w_groups = w.reshape(s.kh * s.kw * cg, s.groups, og).transpose(1, 2, 0)
-        z = np.empty(s.groups * n * s.ho * s.wo * s.kh * s.kw * cg + cg, dtype=s.dtype)
+        z = scratch("products", (s.groups * n * s.ho * s.wo * s.kh * s.kw * cg + cg,), s.dtype)
         np.matmul(dy_groups, w_groups, out=z[:-cg].reshape(s.groups, -1, s.kh * s.kw * cg))
         z[-cg:] = 0
         z_cells = z.view(np.dtype((np.void, cg * z.itemsize)))
         for rows in row_phases:
             for cols in col_phases:
                 cells = _product_cells(n, s.ho, s.wo, s.kw, s.kh * s.kw, s.groups, rows, cols)
-                gathered = np.take(z_cells, cells).view(s.dtype)  # (G, taps, n, Th, Tw * Cg)
-                summed = gathered.reshape(*cells.shape, cg).sum(axis=1)  # (G, n, Th, Tw, Cg)
+                gathered = scratch("cols", cells.shape, z_cells.dtype)
+                np.take(z_cells, cells, out=gathered, mode="clip")  # cell numbers are all in range
+                summed = gathered.view(s.dtype).reshape(*cells.shape, cg).sum(axis=1)  # (G, n, Th, Tw, Cg)
                 dx[:, rows.first :: s.sh, cols.first :: s.sw] = (
                     summed.transpose(1, 2, 3, 0, 4).reshape(n, rows.count, cols.count, s.c_in)
                 )
