@@ -4,7 +4,8 @@ Method: numpy's BLAS and torch are pinned to the same thread count (threadpoolct
 each round times every contender once per shape, in turn (interleaved, so that drift hits all alike), and the
 table reports the median over rounds. Each contender's time is also divided by that of a bare matrix product of
 the im2col size, ``(N*H_out*W_out, KH*KW*C_in) @ (KH*KW*C_in, C_out)``, the technique's own floor. Peak memory is
-the peak of numpy's allocations during one call (tracemalloc). ``naive`` runs only where it takes under a second.
+the peak of numpy's allocations during one call (tracemalloc), with vectorized's scratch buffers released first so
+that they count. ``naive`` runs only where it takes under a second.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def _median_time(fn: Callable[[], object], repeat: int) -> float:
 
 
 def _peak_bytes(fn: Callable[[], object]) -> int:
+    """Peak numpy allocation during one call, scratch buffers included (they are released first)."""
+    vectorized.release_scratch()
     gc.collect()
     tracemalloc.start()
     try:

@@ -51,3 +51,25 @@ def test_vectorized_index_cache_is_read_only():
     cells = vectorized.gather.window_cells(2, 5, 5, 1, 3, 3, 1, 1, 1, 1, 3, 3, True)
     with pytest.raises(ValueError, match="read-only"):
         cells[0, 0, 0, 0] = 1
+
+
+def test_vectorized_chunking_bounds_peak_memory():
+    """Memory, not time: tracemalloc counts numpy's allocations, deterministic on any machine."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 12, 12, 8))
+    w = rng.standard_normal((3, 3, 8, 8))
+
+    def peak(**options):
+        vectorized.release_scratch()
+        tracemalloc.start()
+        vectorized.conv2d(x, w, padding=1, **options)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    whole, chunked = peak(), peak(chunk_bytes=1)
+    columns_per_image = 12 * 12 * 9 * 8 * 8
+    assert whole > 16 * columns_per_image  # all 16 images' columns at once
+    assert chunked < whole / 4  # one image's columns at a time, plus y

@@ -2,5 +2,6 @@
 backward. Needs numpy alone."""
 
 from vectorized.conv import CHUNK_BYTES, Conv2dGrads, conv2d, conv2d_backward
+from vectorized.scratch import release as release_scratch
 
-__all__ = ["CHUNK_BYTES", "Conv2dGrads", "conv2d", "conv2d_backward"]
+__all__ = ["CHUNK_BYTES", "Conv2dGrads", "conv2d", "conv2d_backward", "release_scratch"]
