@@ -152,8 +152,6 @@ def run(shapes=SHAPES, dtypes=("float32", "float64"), rounds: int = 7, threads: 
 
 def small_latency(repeat: int = 2000) -> tuple[float, float]:
     """Forward plus backward on the ``small`` shape in microseconds: ``(warm, cold)`` index cache (median)."""
-    from vectorized.gather import window_cells
-
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 7, 7, 3))
     w = rng.standard_normal((3, 3, 3, 4))
@@ -167,6 +165,6 @@ def small_latency(repeat: int = 2000) -> tuple[float, float]:
     warm = [_median_time(step, 1) for _ in range(repeat)]
     cold = []
     for _ in range(max(repeat // 10, 50)):
-        window_cells.cache_clear()
+        vectorized.clear_caches()
         cold.append(_median_time(step, 1))
     return statistics.median(warm) * 1e6, statistics.median(cold) * 1e6

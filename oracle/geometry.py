@@ -44,6 +44,8 @@ def resolve_pads(
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0), (0, 0)
+        if padding != "same":
+            raise ValueError(f"padding must be 'valid' or 'same' when a string; got padding={padding!r}")
         return tuple(same_upper_pads(*axis) for axis in zip(size, kernel, stride, dilation))  # type: ignore[return-value]
     if np.ndim(padding) == 0:
         return (int(padding),) * 2, (int(padding),) * 2

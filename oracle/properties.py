@@ -7,6 +7,7 @@ They are the same whether run by the test suite (``tests/test_properties.py``) o
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -216,8 +217,6 @@ def references_agree(reference: Any, other: Any, case: ConvCase) -> None:
 def bad_input(variant: Variant) -> None:
     """Every entry of design.md's bad-input table raises its exception, with a message naming the argument
     and the value (`oracle.bad_inputs`)."""
-    import re
-
     for bad in BAD_INPUTS:
         if bad.backward and variant.conv2d_backward is None:
             continue

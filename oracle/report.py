@@ -120,7 +120,7 @@ def _failure_block(o: Outcome, reproducer: Path | None) -> list[str]:
         where = describe(o.failure.name, o.failure.bad, o.case) if o.case is not None else []
         if where:
             lines.append(f"  where: {'; '.join(where)}")
-    if o.case is not None and o.case.x.shape[0] >= 0:
+    if o.case is not None:
         bad = o.failure.bad if o.failure is not None else None
         lines += ["  " + line for line in case_picture(o.case, bad, o.failure.name if o.failure else "")]
     if reproducer is not None:

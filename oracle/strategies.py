@@ -22,7 +22,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from oracle.geometry import Geometry, same_upper_pads
+from oracle.geometry import Geometry
 from oracle.variant import Support
 
 EXACT_RANGE = 3
@@ -198,7 +198,7 @@ def case_classes(case: ConvCase) -> set[str]:
         "depthwise": case.groups > 1 and case.w.shape[2] == 1,
         "bias": case.b is not None,
         "no bias": case.b is None,
-        "rows no window reads": not all(g.read(0).all() for _ in [0]) or not g.read(1).all(),
+        "rows no window reads": not (g.read(0).all() and g.read(1).all()),
         "kernel fills padded input": any(p == e for p, e in zip(g.padded, g.span)),
         "asymmetric padding": any(a != b for a, b in g.pads),
         "window of padding only": bool(g.all_padding_windows(0) or g.all_padding_windows(1)),
@@ -212,9 +212,3 @@ def _form(padding: Any) -> str:
     if np.ndim(padding) == 0:
         return "int"
     return "pair" if np.ndim(padding) == 1 else "sides"
-
-
-def same_pads_of(case: ConvCase) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The SAME_UPPER pads of a case (for reports)."""
-    g = case.geometry
-    return tuple(same_upper_pads(*a) for a in zip(g.size, g.kernel, g.stride, g.dilation))  # type: ignore[return-value]

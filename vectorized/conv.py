@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vectorized.gather import columns, correlate
-from vectorized.input_grad import input_gradient, input_gradient_bytes
+from vectorized.gather import columns, correlate, window_cells
+from vectorized.input_grad import input_gradient, input_gradient_bytes, phases, product_cells
 from vectorized.params import Spec, gradient, spec
 from vectorized.scratch import scratch
 
@@ -27,6 +27,12 @@ class Conv2dGrads(NamedTuple):
     dx: np.ndarray
     dw: np.ndarray
     db: np.ndarray
+
+
+def clear_caches() -> None:
+    """Forget every cached index array (they are rebuilt on the next call; for cold-cache timing)."""
+    for cached in (window_cells, phases, product_cells):
+        cached.cache_clear()
 
 
 def _chunk_size(s: Spec, chunk_bytes: int | None) -> int:

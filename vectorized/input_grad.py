@@ -95,7 +95,7 @@ def _dy_rows(dy: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np
 
 
 @lru_cache(maxsize=256)
-def _product_cells(n: int, ho: int, wo: int, kw: int, taps: int, groups: int, rows: Phase, cols: Phase
+def product_cells(n: int, ho: int, wo: int, kw: int, taps: int, groups: int, rows: Phase, cols: Phase
                    ) -> np.ndarray:
     """Cell numbers ``(G, taps of the phase, n, rows.count, cols.count)`` into ``Z`` for multiply-then-gather:
     cell ``((g*n + m)*Ho*Wo + i*Wo + j)*KH*KW + p*KW + q``, or the zero cell past the end where ``(i, j)``
@@ -133,7 +133,7 @@ def input_gradient(dy: np.ndarray, w: np.ndarray, s: Spec, dx: np.ndarray) -> No
         z_cells = z.view(np.dtype((np.void, cg * z.itemsize)))
         for rows in row_phases:
             for cols in col_phases:
-                cells = _product_cells(n, s.ho, s.wo, s.kw, s.kh * s.kw, s.groups, rows, cols)
+                cells = product_cells(n, s.ho, s.wo, s.kw, s.kh * s.kw, s.groups, rows, cols)
                 gathered = scratch("cols", cells.shape, z_cells.dtype)
                 np.take(z_cells, cells, out=gathered, mode="clip")  # cell numbers are all in range
                 summed = gathered.view(s.dtype).reshape(*cells.shape, cg).sum(axis=1)  # (G, n, Th, Tw, Cg)
