@@ -96,11 +96,11 @@ def _check(args: argparse.Namespace) -> int:
         try:
             report = check_variant(variant, target=target, reference=args.reference, max_examples=examples,
                                    seed=seed, profile=args.profile, only=args.only, report_dir=args.report_dir,
-                                   progress=stderr_progress())
+                                   progress=stderr_progress(), echo=lambda line: print(line, flush=True))
         except ValueError as error:
             print(f"conv-oracle: error: {error}", file=sys.stderr)
             return EXIT_USAGE
-        print(report.text())
+        print(report.tail())
         print()
         if not report.passed:
             status = EXIT_FOUND

@@ -76,9 +76,14 @@ class Report:
         ]
 
     def text(self) -> str:
+        """The whole report: header, one verdict line per property, then `tail`."""
         lines = [*self.header(), ""]
-        for o in self.outcomes:
-            lines.append(_verdict_line(o))
+        lines += [_verdict_line(o) for o in self.outcomes]
+        return "\n".join([*lines, self.tail()])
+
+    def tail(self) -> str:
+        """Each failure's minimal case and reproducer, then the verdict."""
+        lines = []
         for o in self.outcomes:
             if o.verdict == "failed":
                 lines += ["", *_failure_block(o, self.reproducers.get(o.name))]
@@ -181,17 +186,22 @@ def check_variant(
     only: list[str] | None = None,
     report_dir: str | Path | None = "conv-oracle-reports",
     progress: Callable[[str], None] | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> Report:
     """Run every property that applies to ``variant`` (a `Variant`, a module or an object with ``conv2d``).
 
     ``target`` is the import string written into reproducers (default: the variant's name); reproducers go to
-    ``report_dir`` (None: none written).
+    ``report_dir`` (None: none written). ``echo`` receives the header and each verdict line as soon as it is
+    known (the command line prints them), ``progress`` a running count of cases.
     """
     if not isinstance(variant, Variant):
         variant = from_object(variant, target)
     target = target or variant.name
     ref = get_reference(reference)
     report = Report(variant, ref.name, seed, max_examples)
+    if echo is not None:
+        for line in [*report.header(), ""]:
+            echo(line)
     start = time.perf_counter()
     for prop in properties.PROPERTIES:
         if only and prop.name not in only:
@@ -199,6 +209,8 @@ def check_variant(
         if not properties.applicable(prop, variant):
             why = "forward only (declared)" if prop.backward else "declared: no exact NaN propagation"
             report.outcomes.append(Outcome(prop.name, "skipped", note=why))
+            if echo is not None:
+                echo(_verdict_line(report.outcomes[-1]))
             continue
         tick = None
         if progress is not None:
@@ -213,6 +225,8 @@ def check_variant(
         if progress is not None:
             progress("")
         report.outcomes.append(outcome)
+        if echo is not None:
+            echo(_verdict_line(outcome))
         if outcome.verdict == "failed" and outcome.case is not None and report_dir is not None:
             path = Path(report_dir) / f"{_safe(target)}-{_safe(prop.name)}.py"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,8 +234,12 @@ def check_variant(
             report.reproducers[prop.name] = path
     if not only or "bad input" in only:
         report.outcomes.append(_bad_input(variant))
+        if echo is not None:
+            echo(_verdict_line(report.outcomes[-1]))
     if (not only or "references agree" in only) and ref.name == "torch":
         report.outcomes.append(_references_agree(ref, variant))
+        if echo is not None:
+            echo(_verdict_line(report.outcomes[-1]))
     report.seconds = time.perf_counter() - start
     return report
 
