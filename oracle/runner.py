@@ -20,7 +20,7 @@ from oracle.compare import Mismatch
 from oracle.edge_cases import EDGE_CASES, EdgeCase
 from oracle.properties import Property
 from oracle.strategies import ConvCase, conv_cases
-from oracle.variant import Support, Variant
+from oracle.variant import Support, Variant, padding_form
 
 
 @dataclass
@@ -36,12 +36,6 @@ class Outcome:
     failure: Mismatch | None = None
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _form(padding: Any) -> str:
-    if isinstance(padding, str):
-        return padding
-    return "int" if np.ndim(padding) == 0 else ("pair" if np.ndim(padding) == 1 else "sides")
 
 
 def edge_case_examples(support: Support) -> list[tuple[str, ConvCase]]:
@@ -69,7 +63,7 @@ def _inside(edge: EdgeCase, support: Support) -> bool:
         return False
     if edge.x_shape[0] > support.max_batch:
         return False
-    return _form(o.get("padding", 0)) in support.padding
+    return padding_form(o.get("padding", 0)) in support.padding
 
 
 def run_property(

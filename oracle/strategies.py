@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from oracle.geometry import Geometry
-from oracle.variant import Support
+from oracle.variant import Support, padding_form
 
 EXACT_RANGE = 3
 """Exact mode draws integers in ``[-3, 3]`` (sparse) plus ``[-3, 3]`` (background): every sum stays below 2**24."""
@@ -183,7 +183,7 @@ def conv_cases(
 def case_classes(case: ConvCase) -> set[str]:
     """The edge-case classes a case belongs to, for the meta-test that shows each is reached."""
     g = case.geometry
-    classes = {f"padding:{_form(case.padding)}", case.dtype.name, "exact" if case.exact else "real"}
+    classes = {f"padding:{padding_form(case.padding)}", case.dtype.name, "exact" if case.exact else "real"}
     n, h, w, c_in = case.x.shape
     kh, kw, _, c_out = case.w.shape
     pads = [p for side in g.pads for p in side]
@@ -204,11 +204,3 @@ def case_classes(case: ConvCase) -> set[str]:
         "window of padding only": bool(g.all_padding_windows(0) or g.all_padding_windows(1)),
     }
     return classes | {name for name, hit in checks.items() if hit}
-
-
-def _form(padding: Any) -> str:
-    if isinstance(padding, str):
-        return padding
-    if np.ndim(padding) == 0:
-        return "int"
-    return "pair" if np.ndim(padding) == 1 else "sides"

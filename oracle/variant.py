@@ -17,8 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 PADDING_FORMS = ("int", "pair", "sides", "valid", "same")
 """``int``: ``p``; ``pair``: ``(ph, pw)``; ``sides``: ``((pt, pb), (pl, pr))``; ``'valid'``; ``'same'``."""
+
+
+def padding_form(padding: Any) -> str:
+    """Which of `PADDING_FORMS` a padding argument takes."""
+    if isinstance(padding, str):
+        return padding
+    if np.ndim(padding) == 0:
+        return "int"
+    return "pair" if np.ndim(padding) == 1 else "sides"
 
 
 class VariantError(Exception):
