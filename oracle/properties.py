@@ -187,7 +187,8 @@ def nan_propagation(variant: Variant, case: ConvCase, reference: Any) -> None:
     marker = np.zeros(case.x.shape)
     marker[case.nan_at] = 1.0
     holds = reference.conv2d(marker, np.ones(case.w.shape), None, **case.options) > 0
-    y = _run(variant, case, "conv2d", x, case.w, case.b)
+    with np.errstate(invalid="ignore"):
+        y = _run(variant, case, "conv2d", x, case.w, case.b)
     call = _call(case, "conv2d") + f" with x[{','.join(map(str, case.nan_at))}]=nan"
     check_shape_dtype("y", y, holds.shape, case.dtype, call)
     wrong = np.isnan(y) != holds
@@ -197,6 +198,32 @@ def nan_propagation(variant: Variant, case: ConvCase, reference: Any) -> None:
         should = "NaN: its window holds the NaN" if holds[idx] else "finite: its window does not hold the NaN"
         raise Mismatch(f"y[{','.join(map(str, idx))}]={state}, but should be {should} [{call}]", name="y",
                        stage="nan", bad=wrong)
+
+
+def _ieee_class(a: np.ndarray) -> np.ndarray:
+    """0 finite, 1 NaN, 2 +inf, 3 -inf, elementwise."""
+    return np.select([np.isnan(a), np.isposinf(a), np.isneginf(a)], [1, 2, 3], 0)
+
+
+def inf_propagation(variant: Variant, case: ConvCase, reference: Any) -> None:
+    """An inf in ``x`` gives, element by element, the NaN, +inf or -inf that plain arithmetic gives
+    (``inf * 0`` is NaN, ``inf * w`` takes ``w``'s sign), exactly where the reference does."""
+    if case.x.shape[0] == 0:
+        return
+    x = case.x.copy()
+    x[case.nan_at] = np.inf
+    with np.errstate(invalid="ignore"):  # inf * 0 is meant to happen here
+        expected = _ieee_class(reference.conv2d(x, case.w, case.b, **case.options))
+        y = _run(variant, case, "conv2d", x, case.w, case.b)
+    call = _call(case, "conv2d") + f" with x[{','.join(map(str, case.nan_at))}]=inf"
+    check_shape_dtype("y", y, expected.shape, case.dtype, call)
+    got = _ieee_class(y)
+    wrong = got != expected
+    if wrong.any():
+        idx = tuple(np.argwhere(wrong)[0])
+        names = ("finite", "NaN", "+inf", "-inf")
+        raise Mismatch(f"y[{','.join(map(str, idx))}]={y[idx]:.6g}, but should be {names[expected[idx]]} as in "
+                       f"the reference [{call}]", name="y", stage="inf", bad=wrong)
 
 
 def references_agree(reference: Any, other: Any, case: ConvCase) -> None:
@@ -256,6 +283,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property("inputs unmodified", inputs_unmodified),
     Property("fresh results", fresh_results),
     Property("NaN propagation", nan_propagation, nan=True),
+    Property("inf propagation", inf_propagation, nan=True),
 )
 """The case-driven properties, in report order. `bad_input` and `references_agree` run beside them."""
 

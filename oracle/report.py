@@ -207,7 +207,7 @@ def check_variant(
         if only and prop.name not in only:
             continue
         if not properties.applicable(prop, variant):
-            why = "forward only (declared)" if prop.backward else "declared: no exact NaN propagation"
+            why = "forward only (declared)" if prop.backward else "declared: no exact NaN and inf propagation"
             report.outcomes.append(Outcome(prop.name, "skipped", note=why))
             if echo is not None:
                 echo(_verdict_line(report.outcomes[-1]))

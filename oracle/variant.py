@@ -45,7 +45,7 @@ class Support:
         dtypes: the dtypes it accepts, a subset of ``("float32", "float64")``.
         stride, dilation, groups, bias: supports strides / dilations above 1, groups above 1, a bias.
         padding: the padding forms it accepts, a subset of `PADDING_FORMS`.
-        nan: propagates NaN exactly to the outputs whose window holds it (an FFT spreads it everywhere).
+        nan: propagates NaN and inf exactly as plain arithmetic does (an FFT spreads them everywhere).
         error: ``"elementwise"`` (a direct method: every element within its own bound) or ``"normwise"``
             (FFT, Winograd: elements within a bound scaled by the whole output; see `oracle.tolerance`).
         max_batch: the largest N to generate.

@@ -83,6 +83,12 @@ def test_nan_propagates_exactly_to_windows_holding_it(name, case):
 
 
 @by_variant
+@given(case=conv_cases())
+def test_inf_propagates_as_plain_arithmetic(name, case):
+    properties.inf_propagation(VARIANTS[name], case, TORCH)
+
+
+@by_variant
 def test_bad_input_raises_as_design_says(name):
     properties.bad_input(VARIANTS[name])
 
