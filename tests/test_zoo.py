@@ -26,6 +26,11 @@ def test_zoo_mutant_is_caught(mutant):
     assert verdict.failed, f"{mutant} passed every property"
 
 
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_zoo_mutant_is_wrong_only_in_its_bug_not_its_validation(mutant):
+    properties.bad_input(load(f"oracle.zoo.{mutant}"))
+
+
 @pytest.mark.parametrize("target", CORRECT)
 def test_zoo_correct_implementation_passes(target):
     verdict = judge(target, False, TORCH, max_examples=100, seed=0, shrink=False)

@@ -21,5 +21,15 @@ def geometry(x: np.ndarray, w: np.ndarray, options: dict[str, Any]) -> Geometry:
                        padding=options.get("padding", 0), dilation=options.get("dilation", 1))
 
 
+def check_forward(x: Any, w: Any, b: Any, options: dict[str, Any]) -> None:
+    """Raise what `vectorized.conv2d` raises for these arguments, before a mutant bends them."""
+    vectorized.conv2d(x, w, b, **options)
+
+
+def check_backward(dy: Any, x: Any, w: Any, options: dict[str, Any]) -> None:
+    """Raise what `vectorized.conv2d_backward` raises for these arguments, before a mutant bends them."""
+    vectorized.conv2d_backward(dy, x, w, **options)
+
+
 def with_options(options: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**options, **changes}

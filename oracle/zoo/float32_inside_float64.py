@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from oracle.zoo._base import vectorized
+from oracle.zoo._base import check_backward, check_forward, vectorized
 
 
 def _f32(*arrays):
@@ -10,9 +10,11 @@ def _f32(*arrays):
 
 
 def conv2d(x, w, b=None, **options):
+    check_forward(x, w, b, options)
     return vectorized.conv2d(*_f32(x, w, b), **options).astype(x.dtype)
 
 
 def conv2d_backward(dy, x, w, **options):
+    check_backward(dy, x, w, options)
     grads = vectorized.conv2d_backward(*_f32(dy, x, w), **options)
     return vectorized.Conv2dGrads(*(g.astype(x.dtype) for g in grads))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from oracle.zoo._base import vectorized
+from oracle.zoo._base import check_backward, check_forward, vectorized
 
 
 def _order(c_in, groups):
@@ -11,11 +11,13 @@ def _order(c_in, groups):
 
 
 def conv2d(x, w, b=None, **options):
+    check_forward(x, w, b, options)
     order = _order(x.shape[3], options.get("groups", 1))
     return vectorized.conv2d(x[..., order], w, b, **options)
 
 
 def conv2d_backward(dy, x, w, **options):
+    check_backward(dy, x, w, options)
     order = _order(x.shape[3], options.get("groups", 1))
     grads = vectorized.conv2d_backward(dy, x[..., order], w, **options)
     dx = np.empty_like(grads.dx)
