@@ -116,7 +116,12 @@ def _verdict_line(o: Outcome) -> str:
 
 
 def _failure_block(o: Outcome, reproducer: Path | None) -> list[str]:
-    title = f"the {o.note}" if o.note else "minimal counterexample"
+    if o.note:
+        title = f"the {o.note}"
+    elif o.case is None:
+        title = "the table of design.md" if o.name == "bad input" else "no case"
+    else:
+        title = "minimal counterexample"
     lines = [f"--- {o.name}: {title} ---"]
     if o.case is not None:
         lines.append(f"  case:  {o.case!r}")

@@ -43,6 +43,8 @@ def test_vectorized_chunk_bytes_is_checked():
     x, w = np.ones((2, 4, 4, 1)), np.ones((1, 1, 1, 1))
     with pytest.raises(ValueError, match="chunk_bytes must be a positive int; got chunk_bytes=0"):
         vectorized.conv2d(x, w, chunk_bytes=0)
+    with pytest.raises(TypeError, match="chunk_bytes must be a positive int; got chunk_bytes='1MB'"):
+        vectorized.conv2d(x, w, chunk_bytes="1MB")
 
 
 def test_vectorized_index_cache_is_read_only():

@@ -38,7 +38,9 @@ def clear_caches() -> None:
 def _chunk_size(s: Spec, chunk_bytes: int | None) -> int:
     """Images per chunk so that the columns of a chunk, forward or for ``dx``, stay under ``chunk_bytes``."""
     limit = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise TypeError(f"chunk_bytes must be a positive int; got chunk_bytes={chunk_bytes!r}")
+    if limit < 1:
         raise ValueError(f"chunk_bytes must be a positive int; got chunk_bytes={chunk_bytes!r}")
     forward = s.ho * s.wo * s.kh * s.kw * (s.c_in * s.dtype.itemsize + 8 * s.groups)
     backward = input_gradient_bytes(s)
