@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from oracle.compare import Mismatch
 from oracle.edge_cases import EDGE_CASES, EdgeCase
 from oracle.properties import Property
+from oracle.settings import register_profiles
 from oracle.strategies import ConvCase, conv_cases
 from oracle.variant import Support, Variant, padding_form
 
@@ -98,6 +99,8 @@ def run_property(
             state["case"], state["failure"] = case, failure
             raise failure from error
 
+    if profile:
+        register_profiles()
     parent = settings.get_profile(profile) if profile else settings.default
     run = given(case=conv_cases(support=variant.support))(test)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])

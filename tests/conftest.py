@@ -2,9 +2,12 @@
 
 import os
 
+from hypothesis import settings
+
 from oracle.settings import register_profiles
 
 register_profiles()
+settings.load_profile("ci")  # --hypothesis-profile, read after this file, overrides it
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # pytest -n: one torch thread per worker, or workers' thread pools fight over the cores

@@ -56,6 +56,12 @@ def test_cli_check_bad_target_is_exit_2_with_one_line(target, words):
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize("profile", ["ci", "dev", "thorough"])
+def test_cli_check_takes_every_profile(profile, capsys):
+    status = main(["check", "vectorized", "--profile", profile, "--max-examples", "5", "--property", "forward"])
+    assert status == 0, capsys.readouterr().out
+
+
 def test_cli_usage_error_is_exit_2():
     run = _run("check", "--max-examples", "many")
     assert run.returncode == 2 and "Traceback" not in run.stderr
