@@ -1,5 +1,6 @@
 """``conv-oracle``: exit statuses, one-line errors, and the check report as a user sees it."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,31 @@ def test_cli_check_finds_a_contributors_module_in_the_current_directory(tmp_path
     (tmp_path / "my_conv.py").write_text("from vectorized import conv2d, conv2d_backward\n")
     run = _run("check", "my_conv", "--max-examples", "5", "--property", "forward", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_cli_selftest_reports_each_variant_and_its_verdict(capsys, monkeypatch):
+    """The command's wiring; that every mutant is caught is tests/test_zoo.py's job."""
+    import oracle.selftest
+
+    monkeypatch.setattr(oracle.selftest, "MUTANTS", ("db_averaged", "output_buffer_reused"))
+    monkeypatch.setattr(oracle.selftest, "CORRECT", ("vectorized",))
+    assert main(["selftest", "--max-examples", "20"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"oracle.zoo.db_averaged\s+caught\s+\d+\s+[\d.]+s\s+db: db\[0\]=", out)
+    assert re.search(r"vectorized\s+passed", out)
+    assert "selftest PASSED: every mutant caught, every implementation passed" in out
+    monkeypatch.setattr(oracle.selftest, "CORRECT", ("oracle.zoo.db_averaged",))
+    assert main(["selftest", "--max-examples", "20"]) == 1
+    assert "selftest FAILED: oracle.zoo.db_averaged" in capsys.readouterr().out
+
+
+def test_cli_bench_prints_its_table(capsys):
+    pytest.importorskip("threadpoolctl")
+    assert main(["bench", "--shapes", "small", "--rounds", "1", "--dtypes", "float64"]) == 0
+    out = capsys.readouterr().out
+    assert "vec/torch" in out and re.search(r"small\s+float64\s+forward", out)
+    assert "us with a warm index cache" in out
+
+
+def test_cli_bench_unknown_shape_is_exit_2():
+    assert main(["bench", "--shapes", "huge"]) == 2
