@@ -100,3 +100,12 @@ def test_cli_bench_prints_its_table(capsys):
 
 def test_cli_bench_unknown_shape_is_exit_2():
     assert main(["bench", "--shapes", "huge"]) == 2
+
+
+def test_cli_check_several_targets_exit_1_if_any_fails(tmp_path, capsys):
+    status = main(["check", "vectorized", "oracle.zoo.db_averaged", "--property", "db", "--max-examples", "20",
+                   "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "conv-oracle check vectorized" in out and "conv-oracle check oracle.zoo.db_averaged" in out
+    assert out.count("PASSED: every property held") == 1 and "FAILED: db" in out

@@ -85,3 +85,12 @@ def test_explain_png_is_written(tmp_path):
     assert main(["explain", "--input", "7,7", "--kernel", "2,2", "--stride", "3", "--padding", "3",
                  "--png", str(other)]) == 0
     assert other.stat().st_size > 5000
+
+
+def test_explain_dilation_and_chosen_window(capsys):
+    assert main(["explain", "--input", "9,8", "--kernel", "3,2", "--dilation", "2,3", "--padding", "same",
+                 "--stride", "2", "--window", "0,1"]) == 0
+    out = capsys.readouterr().out
+    assert "output 5x4; window (0, 1) starts at padded (0, 2)" in out
+    assert "H_out = ceil(9 / 2) = 5; total pad = max((5 - 1)*2 + 2*2 + 1 - 9, 0) = 4" in out
+    assert "phase 1: no tap reaches it: dx = 0 on those rows" in out
