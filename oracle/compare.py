@@ -13,9 +13,24 @@ class Mismatch(AssertionError):
     """A result that is not what it should be. ``line`` is the one-line verdict; ``bad`` marks every element
     outside its bound (None when the shape or dtype was already wrong)."""
 
-    def __init__(self, line: str, *, name: str, stage: str, bad: np.ndarray | None = None):
+    def __init__(self, line: str, *, name: str, stage: str, bad: np.ndarray | None = None,
+                 values: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
         super().__init__(line)
         self.line, self.name, self.stage, self.bad = line, name, stage, bad
+        self.values = values  # (actual, expected, bound) as float64, for a value mismatch
+
+    def differences(self, limit: int = 10) -> list[str]:
+        """One line per differing element (the first ``limit``): index, value, truth, error and bound."""
+        if self.bad is None or self.values is None:
+            return []
+        actual, expected, bound = self.values
+        lines = []
+        for idx in map(tuple, np.argwhere(self.bad)[:limit]):
+            err = abs(actual[idx] - expected[idx])
+            lines.append(f"{self.name}[{_index(idx)}] = {actual[idx]:.9g}, should be {expected[idx]:.9g} "
+                         f"(|err| {err:.1e}, bound {bound[idx]:.1e})")
+        more = int(self.bad.sum()) - len(lines)
+        return lines + ([f"... and {more} more"] if more > 0 else [])
 
 
 def _index(idx: tuple[int, ...]) -> str:
@@ -56,7 +71,8 @@ def assert_close(
         f"{name}[{_index(first)}]={a[first]:.6g}, but should be {e[first]:.6g} "
         f"(|err| {err[first]:.1e} > bound {bound_text}) [{call}]"
     )
-    raise Mismatch(line, name=name, stage="values", bad=bad)
+    raise Mismatch(line, name=name, stage="values", bad=bad,
+                   values=(a, e, np.broadcast_to(np.asarray(bound, dtype=np.float64), e.shape)))
 
 
 def describe_call(function: str, x_shape, w_shape, options: dict, *, dtype, bias: bool | None = None) -> str:

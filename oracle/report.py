@@ -171,6 +171,8 @@ try:
     check(variant, case, get_reference({reference!r}))
 except AssertionError as failure:
     print(failure)
+    for line in getattr(failure, "differences", lambda: [])():
+        print("  " + line)
     raise SystemExit(1)
 print("the property holds on this case now")
 '''

@@ -88,7 +88,7 @@ def test_zoo_report_points_at_the_bug_and_its_reproducer_runs(tmp_path):
     script = report.reproducers["forward"]
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 1, run.stderr
-    assert "but should be" in run.stdout
+    assert "but should be" in run.stdout and "  y[" in run.stdout and ", should be " in run.stdout
 
 
 def test_assert_variant_fails_a_test_with_the_report():
