@@ -100,17 +100,16 @@ def product_cells(n: int, ho: int, wo: int, kw: int, taps: int, groups: int, row
     """Cell numbers ``(G, taps of the phase, n, rows.count, cols.count)`` into ``Z`` for multiply-then-gather:
     cell ``((g*n + m)*Ho*Wo + i*Wo + j)*KH*KW + p*KW + q``, or the zero cell past the end where ``(i, j)``
     leaves ``dy``."""
-    i = np.arange(rows.t0, rows.t0 + rows.count)[:, None] - np.array(rows.shifts)[None, :]  # (Th, U)
-    j = np.arange(cols.t0, cols.t0 + cols.count)[:, None] - np.array(cols.shifts)[None, :]  # (Tw, V)
+    i = rows.t0 + np.arange(rows.count) - np.array(rows.shifts)[:, None]  # (U, Th): dy row of tap u, dx row t
+    j = cols.t0 + np.arange(cols.count) - np.array(cols.shifts)[:, None]  # (V, Tw)
+    tap = np.array(rows.taps)[:, None] * kw + np.array(cols.taps)  # (U, V)
+    zero_cell = groups * n * ho * wo * taps  # one past every real cell
+    # (U, V, Th, Tw): the cell in image 0 of group 0, or zero_cell where (i, j) leaves dy
     inside = ((i >= 0) & (i < ho))[:, None, :, None] & ((j >= 0) & (j < wo))[None, :, None, :]
-    pixel = (i * wo)[:, None, :, None] + j[None, :, None, :]
-    tap = (np.array(rows.taps) * kw)[:, None] + np.array(cols.taps)[None, :]  # (U, V)
-    images = (np.arange(groups * n) * (ho * wo))[:, None, None, None, None]
-    cells = (images + pixel[None]) * taps + tap[None, None, None]
-    zero_cell = groups * n * ho * wo * taps
-    cells = np.where(inside[None], cells, zero_cell)
-    shape = (groups, n, rows.count, cols.count, len(rows.taps) * len(cols.taps))
-    cells = np.ascontiguousarray(np.moveaxis(cells.reshape(shape), 4, 1))
+    first = np.where(inside, (i[:, None, :, None] * wo + j[None, :, None, :]) * taps + tap[:, :, None, None], zero_cell)
+    images = (np.arange(groups * n) * (ho * wo * taps)).reshape(groups, 1, n, 1, 1)
+    cells = first.reshape(1, -1, 1, rows.count, cols.count) + images  # (G, taps of the phase, n, Th, Tw)
+    np.minimum(cells, zero_cell, out=cells)  # outside dy, in any image: the zero cell
     cells.flags.writeable = False
     return cells
 
