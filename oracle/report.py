@@ -201,6 +201,10 @@ def check_variant(
     ``report_dir`` (None: none written). ``echo`` receives the header and each verdict line as soon as it is
     known (the command line prints them), ``progress`` a running count of cases.
     """
+    known = [p.name for p in properties.PROPERTIES] + ["bad input", "references agree"]
+    unknown = sorted(set(only or ()) - set(known))
+    if unknown:
+        raise ValueError(f"property must be one of {', '.join(map(repr, known))}; got {', '.join(map(repr, unknown))}")
     if not isinstance(variant, Variant):
         variant = from_object(variant, target)
     target = target or variant.name

@@ -63,6 +63,11 @@ def test_cli_check_takes_every_profile(profile, capsys):
     assert status == 0, capsys.readouterr().out
 
 
+def test_cli_unknown_property_is_exit_2_not_a_silent_pass(capsys):
+    assert main(["check", "vectorized", "--property", "forwards"]) == 2
+    assert "property must be one of 'forward', 'dx'" in capsys.readouterr().err
+
+
 def test_cli_usage_error_is_exit_2():
     run = _run("check", "--max-examples", "many")
     assert run.returncode == 2 and "Traceback" not in run.stderr
