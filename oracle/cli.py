@@ -23,6 +23,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"conv-oracle: error: {message}\n")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}")
+    return value
+
+
 def _pair(text: str) -> tuple[int, int]:
     values = [int(v) for v in text.replace(" ", "").split(",")]
     if len(values) == 1:
@@ -45,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("targets", nargs="*", metavar="TARGET",
                        help="package.module or package.module:attribute (default: naive vectorized)")
     check.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0; -1 for a random one)")
-    check.add_argument("--max-examples", type=int, default=None,
+    check.add_argument("--max-examples", type=_positive, default=None,
                        help="generated cases per property (default 200; 600 with --profile thorough)")
     check.add_argument("--reference", choices=("auto", "torch", "naive"), default="auto",
                        help="the truth: PyTorch (default where installed) or naive")
@@ -56,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     selftest = sub.add_parser("selftest", help="run the mutant zoo: every mutant caught, every correct one passes")
     selftest.add_argument("--seed", type=int, default=0)
-    selftest.add_argument("--max-examples", type=int, default=100)
+    selftest.add_argument("--max-examples", type=_positive, default=100)
     selftest.add_argument("--reference", choices=("auto", "torch", "naive"), default="auto")
 
     explain = sub.add_parser("explain", help="draw the geometry of a convolution (padding, windows, dx)")
@@ -72,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--png", metavar="FILE", help="also draw it as a PNG (needs matplotlib)")
 
     bench = sub.add_parser("bench", help="time naive, vectorized and torch on named shapes")
-    bench.add_argument("--rounds", type=int, default=7)
-    bench.add_argument("--threads", type=int, default=1)
+    bench.add_argument("--rounds", type=_positive, default=7)
+    bench.add_argument("--threads", type=_positive, default=1)
     bench.add_argument("--shapes", nargs="*", default=None, help="shape names (default: all)")
     bench.add_argument("--dtypes", nargs="*", default=["float32", "float64"])
     return parser

@@ -68,9 +68,11 @@ def test_cli_unknown_property_is_exit_2_not_a_silent_pass(capsys):
     assert "property must be one of 'forward', 'dx'" in capsys.readouterr().err
 
 
-def test_cli_usage_error_is_exit_2():
-    run = _run("check", "--max-examples", "many")
+@pytest.mark.parametrize("value", ["many", "0", "-3"])
+def test_cli_usage_error_is_exit_2(value):
+    run = _run("check", "--max-examples", value)
     assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "expected a whole number >= 1" in run.stderr
 
 
 def test_cli_check_finds_a_contributors_module_in_the_current_directory(tmp_path):
