@@ -99,9 +99,14 @@ def _values(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact: bo
     return values
 
 
-@st.composite
+def _check_bound(name: str, value: object, least: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int; got {name}={value!r}")
+    if value < least:
+        raise ValueError(f"{name} must be >= {least}; got {name}={value!r}")
+
+
 def conv_cases(
-    draw,
     *,
     support: Support | None = None,
     exact: bool | None = None,
@@ -111,7 +116,7 @@ def conv_cases(
     max_pad: int = 4,
     max_out: int = 3,
     max_group_channels: int = 3,
-) -> ConvCase:
+) -> st.SearchStrategy[ConvCase]:
     """Valid convolution cases inside ``support``.
 
     Args:
@@ -121,7 +126,21 @@ def conv_cases(
             dilations, each pad, and H_out/W_out.
         max_group_channels: upper bound of input and output channels per group.
     """
-    support = support or Support()
+    if support is not None and not isinstance(support, Support):
+        raise TypeError(f"support must be an oracle.Support; got support of type {type(support).__name__}")
+    if exact not in (None, True, False):
+        raise TypeError(f"exact must be True, False or None; got exact={exact!r}")
+    for name, value in (("max_kernel", max_kernel), ("max_stride", max_stride), ("max_dilation", max_dilation),
+                        ("max_out", max_out), ("max_group_channels", max_group_channels)):
+        _check_bound(name, value, 1)
+    _check_bound("max_pad", max_pad, 0)
+    return _conv_cases(support or Support(), exact, max_kernel, max_stride, max_dilation, max_pad, max_out,
+                       max_group_channels)
+
+
+@st.composite
+def _conv_cases(draw, support: Support, exact: bool | None, max_kernel: int, max_stride: int, max_dilation: int,
+                max_pad: int, max_out: int, max_group_channels: int) -> ConvCase:
     dtype = np.dtype(draw(st.sampled_from(sorted(support.dtypes, reverse=True)), label="dtype"))
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
     groups = draw(st.integers(1, 3), label="groups") if support.groups else 1

@@ -3,6 +3,7 @@
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import find, given, settings
 
 import naive
@@ -59,3 +60,12 @@ def test_strategy_shrinks_to_mostly_zeros():
                 settings=settings(database=None, derandomize=True, max_examples=500))
     assert np.count_nonzero(case.x) == 1 and np.count_nonzero(case.w) == 1
     assert case.x.size <= 4 and case.w.size <= 4
+
+
+def test_strategy_options_are_checked():
+    with pytest.raises(ValueError, match="max_kernel must be >= 1; got max_kernel=0"):
+        conv_cases(max_kernel=0)
+    with pytest.raises(TypeError, match="max_pad must be an int; got max_pad=1.5"):
+        conv_cases(max_pad=1.5)
+    with pytest.raises(TypeError, match="support must be an oracle.Support"):
+        conv_cases(support={"backward": False})
