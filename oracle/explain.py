@@ -114,17 +114,17 @@ def _axis_text(g: Geometry, axis: int, padding: Any, window: int) -> list[str]:
             lines.append("    PyTorch padding='same':                      refused at stride > 1")
     lines.append(f"  dx in vectorized: per stride phase a (padded {name} r = a + {s}*t), a stride-1 correlation "
                  f"of dy with the flipped taps")
-    for a, taps, _, lo, hi in _phases(k, s, d, before, n):
+    found = _phases(k, s, d, before, n)
+    for a, taps, _, lo, hi in found:
         pad_lo, pad_hi = -lo, hi - (g.out[axis] - 1)
         how = []
         how.append(f"pad dy {before_name} by {pad_lo}" if pad_lo >= 0 else f"crop {-pad_lo} dy {name} "
                    f"{before_name}")
         how.append(f"pad {after_name} by {pad_hi}" if pad_hi >= 0 else f"crop {-pad_hi} {after_name}")
         lines.append(f"    phase {a}: taps {taps[::-1]} (flipped), dy {name} {lo}..{hi}: {', '.join(how)}")
+    reached = {phase[0] for phase in found}
     for a in range(s):
-        if not any(p[0] == a for p in _phases(k, s, d, before, n)):
-            if [p for p in range(k) if (p * d - a) % s == 0]:
-                continue
+        if a not in reached and not any((p * d - a) % s == 0 for p in range(k)):
             lines.append(f"    phase {a}: no tap reaches it: dx = 0 on those {name}")
     if s == 1:
         lines.append(f"    (stride 1: the article's P - K + 1 = {before} - {d * (k - 1) + 1} + 1 = "

@@ -213,15 +213,19 @@ def check_variant(
     if echo is not None:
         for line in [*report.header(), ""]:
             echo(line)
+
+    def record(outcome: Outcome) -> None:
+        report.outcomes.append(outcome)
+        if echo is not None:
+            echo(_verdict_line(outcome))
+
     start = time.perf_counter()
     for prop in properties.PROPERTIES:
         if only and prop.name not in only:
             continue
         if not properties.applicable(prop, variant):
             why = "forward only (declared)" if prop.backward else "declared: no exact NaN and inf propagation"
-            report.outcomes.append(Outcome(prop.name, "skipped", note=why))
-            if echo is not None:
-                echo(_verdict_line(report.outcomes[-1]))
+            record(Outcome(prop.name, "skipped", note=why))
             continue
         tick = None
         if progress is not None:
@@ -235,22 +239,16 @@ def check_variant(
                                on_example=tick)
         if progress is not None:
             progress("")
-        report.outcomes.append(outcome)
-        if echo is not None:
-            echo(_verdict_line(outcome))
+        record(outcome)
         if outcome.verdict == "failed" and outcome.case is not None and report_dir is not None:
             path = Path(report_dir) / f"{_safe(target)}-{_safe(prop.name)}.py"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(reproducer_script(target, prop.name, outcome.case, ref.name))
             report.reproducers[prop.name] = path
     if not only or "bad input" in only:
-        report.outcomes.append(_bad_input(variant))
-        if echo is not None:
-            echo(_verdict_line(report.outcomes[-1]))
+        record(_bad_input(variant))
     if (not only or "references agree" in only) and ref.name == "torch":
-        report.outcomes.append(_references_agree(ref, variant))
-        if echo is not None:
-            echo(_verdict_line(report.outcomes[-1]))
+        record(_references_agree(ref, variant))
     report.seconds = time.perf_counter() - start
     return report
 
