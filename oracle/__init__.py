@@ -10,11 +10,11 @@ For custom properties: `conv_cases` (a Hypothesis strategy of valid cases), `tru
 per-element bounds), `assert_close` (the uniform failure line).
 """
 
-from oracle.compare import Mismatch, assert_close
-from oracle.reference import get_reference, truth
-from oracle.report import OracleFailure, assert_variant, check_variant
-from oracle.strategies import ConvCase, conv_cases
-from oracle.variant import Support, Variant
+from oracle.cases.strategies import ConvCase, conv_cases
+from oracle.check.report import OracleFailure, assert_variant, check_variant
+from oracle.properties.compare import Mismatch, assert_close
+from oracle.reference.truth import get_reference, truth
+from oracle.targets.variant import Support, Variant
 
 __all__ = [
     "ConvCase",

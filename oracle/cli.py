@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from oracle.settings import PROFILES
+from oracle.check.settings import PROFILES
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 
@@ -90,8 +90,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from oracle.report import DEFAULT_EXAMPLES, check_variant, stderr_progress
-    from oracle.variant import VariantError, load
+    from oracle.check.report import DEFAULT_EXAMPLES, check_variant, stderr_progress
+    from oracle.targets.variant import VariantError, load
 
     targets = args.targets or ["naive", "vectorized"]
     try:
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check(args)
     if args.command == "selftest":
-        from oracle import selftest
+        from oracle.check import selftest
 
         verdicts = selftest.run(reference=args.reference, max_examples=args.max_examples,
                                 seed=None if args.seed == -1 else args.seed)

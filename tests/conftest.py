@@ -4,7 +4,7 @@ import os
 
 from hypothesis import settings
 
-from oracle.settings import register_profiles
+from oracle.check.settings import register_profiles
 
 register_profiles()
 settings.load_profile("ci")  # --hypothesis-profile, read after this file, overrides it

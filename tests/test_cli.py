@@ -47,7 +47,7 @@ def test_cli_check_finds_a_planted_bug_with_exit_1(tmp_path, capsys):
 
 @pytest.mark.parametrize("target, words", [
     ("no_such_module_xyz", "cannot import 'no_such_module_xyz': ModuleNotFoundError"),
-    ("oracle.bad_inputs", "has no callable conv2d"),
+    ("oracle.properties.bad_inputs", "has no callable conv2d"),
     ("vectorized:nothing_here", "has no attribute 'nothing_here'"),
 ])
 def test_cli_check_bad_target_is_exit_2_with_one_line(target, words):
@@ -83,16 +83,16 @@ def test_cli_check_finds_a_contributors_module_in_the_current_directory(tmp_path
 
 def test_cli_selftest_reports_each_variant_and_its_verdict(capsys, monkeypatch):
     """The command's wiring; that every mutant is caught is tests/test_zoo.py's job."""
-    import oracle.selftest
+    import oracle.check.selftest
 
-    monkeypatch.setattr(oracle.selftest, "MUTANTS", ("db_averaged", "output_buffer_reused"))
-    monkeypatch.setattr(oracle.selftest, "CORRECT", ("vectorized",))
+    monkeypatch.setattr(oracle.check.selftest, "MUTANTS", ("db_averaged", "output_buffer_reused"))
+    monkeypatch.setattr(oracle.check.selftest, "CORRECT", ("vectorized",))
     assert main(["selftest", "--max-examples", "20"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"oracle.zoo.db_averaged\s+caught\s+\d+\s+[\d.]+s\s+db: db\[0\]=", out)
     assert re.search(r"vectorized\s+passed", out)
     assert "selftest PASSED: every mutant caught, every implementation passed" in out
-    monkeypatch.setattr(oracle.selftest, "CORRECT", ("oracle.zoo.db_averaged",))
+    monkeypatch.setattr(oracle.check.selftest, "CORRECT", ("oracle.zoo.db_averaged",))
     assert main(["selftest", "--max-examples", "20"]) == 1
     assert "selftest FAILED: oracle.zoo.db_averaged" in capsys.readouterr().out
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from oracle.bad_inputs import BAD_INPUTS
-from oracle.compare import assert_close, describe_call
-from oracle.edge_cases import EDGE_CASES
-from oracle.reference import get_reference, truth
+from oracle.cases.edge_cases import EDGE_CASES
+from oracle.properties.bad_inputs import BAD_INPUTS
+from oracle.properties.compare import assert_close, describe_call
+from oracle.reference.truth import get_reference, truth
 from tests.implementations import IMPLEMENTATIONS
 
 pytest.importorskip("torch")

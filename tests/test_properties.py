@@ -1,6 +1,6 @@
 """The property suite: every property of `oracle.properties` over the bundled implementations.
 
-Each test draws cases with `oracle.strategies.conv_cases` (the profile sets how many: ``ci`` 40, ``thorough``
+Each test draws cases with `oracle.cases.strategies.conv_cases` (the profile sets how many: ``ci`` 40, ``thorough``
 600) and runs one property against naive, vectorized and vectorized's chunked path.
 """
 
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 
 from oracle import properties
-from oracle.reference import get_reference
-from oracle.strategies import conv_cases
-from oracle.variant import from_object
+from oracle.cases.strategies import conv_cases
+from oracle.reference.truth import get_reference
+from oracle.targets.variant import from_object
 from tests.implementations import IMPLEMENTATIONS
 
 pytest.importorskip("torch")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import find, given, settings
 
 import naive
-from oracle.strategies import case_classes, conv_cases
-from oracle.variant import Support
+from oracle.cases.strategies import case_classes, conv_cases
+from oracle.targets.variant import Support
 
 CLASSES = {
     "N=0", "size-1 dimension", "rectangular kernel", "padding >= kernel", "stride > kernel", "dilation > 1",

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from oracle import properties, tolerance
-from oracle.compare import Mismatch
-from oracle.edge_cases import EDGE_CASES
-from oracle.reference import get_reference, truth
-from oracle.strategies import conv_cases
-from oracle.variant import Support, from_object
+from oracle import properties
+from oracle.cases.edge_cases import EDGE_CASES
+from oracle.cases.strategies import conv_cases
+from oracle.properties.compare import Mismatch
+from oracle.reference import tolerance
+from oracle.reference.truth import get_reference, truth
+from oracle.targets.variant import Support, from_object
 
 torch = pytest.importorskip("torch")
 TORCH = get_reference("torch")
@@ -103,7 +104,7 @@ def test_tolerance_is_tight_not_just_safe():
 
 
 def _as_case(edge, x, w, b, dy):
-    from oracle.strategies import ConvCase
+    from oracle.cases.strategies import ConvCase
 
     options = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, **edge.options}
     return ConvCase(x, w, b, dy, **options)

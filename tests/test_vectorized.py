@@ -5,7 +5,7 @@ import pytest
 
 import vectorized
 import vectorized.gather
-from oracle.edge_cases import EDGE_CASES
+from oracle.cases.edge_cases import EDGE_CASES
 
 
 def _exact_arrays(case, dtype=np.float64):

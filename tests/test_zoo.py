@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from oracle import properties
-from oracle.reference import get_reference
-from oracle.report import OracleFailure, assert_variant, check_variant
-from oracle.runner import run_property
-from oracle.selftest import CORRECT, judge
-from oracle.variant import load
+from oracle.check.report import OracleFailure, assert_variant, check_variant
+from oracle.check.runner import run_property
+from oracle.check.selftest import CORRECT, judge
+from oracle.reference.truth import get_reference
+from oracle.targets.variant import load
 from oracle.zoo import MUTANTS
 
 pytest.importorskip("torch")

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from oracle import properties
-from oracle.compare import Mismatch
-from oracle.reference import get_reference
-from oracle.runner import all_properties, run_property
-from oracle.variant import VariantError, load
+from oracle.check.runner import all_properties, run_property
+from oracle.properties.compare import Mismatch
+from oracle.reference.truth import get_reference
+from oracle.targets.variant import VariantError, load
 from oracle.zoo import MUTANTS
 
 CORRECT = ("naive", "vectorized", "examples.fft_conv")

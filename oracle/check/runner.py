@@ -1,7 +1,7 @@
 """Running the properties against a variant with Hypothesis, and keeping what a report needs.
 
 `run_property` searches for a counterexample to one property: first generated cases inside the variant's
-declared support, then the named edge cases of `oracle.edge_cases`. When a generated case fails, Hypothesis
+declared support, then the named edge cases of `oracle.cases.edge_cases`. When a generated case fails, Hypothesis
 shrinks it; the last failing case it replays is the minimal one, kept with its failure. A failing edge case
 is reported as it is, under its name.
 """
@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from oracle.compare import Mismatch
-from oracle.edge_cases import EDGE_CASES, EdgeCase
+from oracle.cases.edge_cases import EDGE_CASES, EdgeCase
+from oracle.cases.strategies import ConvCase, conv_cases
+from oracle.check.settings import register_profiles
 from oracle.properties import Property
-from oracle.settings import register_profiles
-from oracle.strategies import ConvCase, conv_cases
-from oracle.variant import Support, Variant, padding_form
+from oracle.properties.compare import Mismatch
+from oracle.targets.variant import Support, Variant, padding_form
 
 
 @dataclass

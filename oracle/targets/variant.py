@@ -47,7 +47,7 @@ class Support:
         padding: the padding forms it accepts, a subset of `PADDING_FORMS`.
         nan: propagates NaN and inf exactly as plain arithmetic does (an FFT spreads them everywhere).
         error: ``"elementwise"`` (a direct method: every element within its own bound) or ``"normwise"``
-            (FFT, Winograd: elements within a bound scaled by the whole output; see `oracle.tolerance`).
+            (FFT, Winograd: elements within a bound scaled by the whole output; see `oracle.reference.tolerance`).
         max_batch: the largest N to generate.
     """
 

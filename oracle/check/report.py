@@ -1,6 +1,6 @@
 """Checking a variant end to end and writing what a person reads: the report and the reproducer script.
 
-`check_variant` runs every applicable property (`oracle.runner`), the bad-input table and the references'
+`check_variant` runs every applicable property (`oracle.check.runner`), the bad-input table and the references'
 self-check, and returns a `Report`; `Report.text` is what ``conv-oracle check`` prints; `assert_variant` does
 the same inside a contributor's pytest file and fails the test with the report.
 """
@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from oracle import properties
-from oracle.compare import Mismatch
+from oracle.cases.strategies import ConvCase
+from oracle.check.locate import describe
+from oracle.check.runner import Outcome, run_property
 from oracle.explain import case_picture
-from oracle.locate import describe
-from oracle.reference import get_reference
-from oracle.runner import Outcome, run_property
-from oracle.strategies import ConvCase
-from oracle.variant import Variant, from_object, load
+from oracle.properties.compare import Mismatch
+from oracle.reference.truth import get_reference
+from oracle.targets.variant import Variant, from_object, load
 
 CONVENTION = "'same' = SAME_UPPER (TensorFlow/ONNX): H_out = ceil(H/s), the odd padding pixel at the bottom/right"
 DEFAULT_EXAMPLES = 200
@@ -66,7 +66,7 @@ class Report:
         return [
             f"conv-oracle check {self.variant.name}",
             f"  declared:    {', '.join(limits) if limits else 'everything in design.md (forward and backward)'}",
-            f"  reference:   {self.reference} (float64); error bounds per element (oracle.tolerance)"
+            f"  reference:   {self.reference} (float64); error bounds per element (oracle.reference.tolerance)"
             + ("; normwise, as declared" if self.variant.support.error == "normwise" else ""),
             f"  versions:    python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}, "
             f"hypothesis {hypothesis.__version__}",
@@ -154,9 +154,9 @@ Rebuilds the minimal counterexample's arrays exactly and runs the property again
 import numpy as np
 
 from oracle.properties import PROPERTIES
-from oracle.reference import get_reference
-from oracle.strategies import ConvCase
-from oracle.variant import load
+from oracle.reference.truth import get_reference
+from oracle.cases.strategies import ConvCase
+from oracle.targets.variant import load
 
 variant = load({target!r})
 x = {_literal(case.x)}
@@ -264,8 +264,8 @@ def _bad_input(variant: Variant) -> Outcome:
 
 def _references_agree(ref: Any, variant: Variant) -> Outcome:
     """The oracle's self-check: PyTorch and naive agree on the named edge cases this variant is checked on."""
-    from oracle.reference import naive_reference
-    from oracle.runner import edge_case_examples
+    from oracle.check.runner import edge_case_examples
+    from oracle.reference.truth import naive_reference
 
     start = time.perf_counter()
     cases = edge_case_examples(variant.support)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracle.strategies import ConvCase
+from oracle.cases.strategies import ConvCase
 
 
 def _span(values: list[int]) -> str:

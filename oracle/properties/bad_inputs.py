@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from oracle.properties.compare import Mismatch
+from oracle.targets.variant import Variant
+
 
 @dataclass(frozen=True)
 class BadInput:
@@ -79,3 +82,24 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("backward_stride_zero", ValueError, ("stride", "0"),
              lambda v: v.conv2d_backward(np.ones((2, 4, 4, 2)), _x(), _w(), stride=0), backward=True),
 )
+
+
+def bad_input(variant: Variant) -> None:
+    """Every entry of design.md's bad-input table raises its exception, with a message naming the argument
+    and the value (`oracle.properties.bad_inputs`)."""
+    for bad in BAD_INPUTS:
+        if bad.backward and variant.conv2d_backward is None:
+            continue
+        try:
+            bad.call(variant)
+        except bad.error as error:
+            if not re.search(bad.pattern, str(error)):
+                raise Mismatch(f"{bad.name}: {type(error).__name__} {str(error)!r} does not name "
+                               f"{' and '.join(map(repr, bad.words))}", name=bad.name, stage="message") from error
+        except Exception as error:
+            raise Mismatch(f"{bad.name}: raised {type(error).__name__}: {error}, but should raise "
+                           f"{bad.error.__name__}", name=bad.name, stage="raised") from error
+        else:
+            raise Mismatch(f"{bad.name}: returned, but should raise {bad.error.__name__} naming "
+                           f"{' and '.join(map(repr, bad.words))}", name=bad.name, stage="returned")
+

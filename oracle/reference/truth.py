@@ -1,8 +1,8 @@
 """The truth a variant is judged against: a float64 reference's results and their per-element bounds.
 
-Two references are available: PyTorch with autograd (`oracle.torch_reference`, the default, an outside
+Two references are available: PyTorch with autograd (`oracle.reference.torch_reference`, the default, an outside
 implementation) and `naive`, the loops (used where PyTorch is absent). Both answer in float64; the bounds come
-from `oracle.tolerance` with the abs-value convolution computed by the same reference.
+from `oracle.reference.tolerance` with the abs-value convolution computed by the same reference.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from oracle import tolerance, torch_reference
 from oracle.geometry import Geometry
+from oracle.reference import tolerance, torch_reference
 
 
 def naive_reference() -> Any:
@@ -75,7 +75,7 @@ def truth(
 ) -> Truth:
     """The reference's answer for ``conv2d(x, w, b, **options)`` (and its backward with ``dy`` when given).
 
-    ``error`` is ``"elementwise"`` or ``"normwise"`` (`oracle.tolerance`). With ``exact``, every bound is 0:
+    ``error`` is ``"elementwise"`` or ``"normwise"`` (`oracle.reference.tolerance`). With ``exact``, every bound is 0:
     the case's values are small integers, every sum is exact in the dtype, and any correct implementation must
     agree to the bit.
     """

@@ -6,7 +6,7 @@ with ``0 <= extra < sh`` rows that no window reads. ``'same'`` padding depends o
 input size is drawn and the pads follow. Every case is small, so the naive reference stays fast.
 
 Values come in two modes. *exact*: small integers, so every sum is exact in float32 and float64 and any
-correct implementation must agree to the bit. *real*: floats, compared under `oracle.tolerance`. An array is
+correct implementation must agree to the bit. *real*: floats, compared under `oracle.reference.tolerance`. An array is
 a sparse set of elements drawn one by one by Hypothesis, plus a pseudo-random background (from a drawn seed)
 kept on a drawn number of elements: dense and cheap to draw, yet every part of it shrinks to zero, so a minimal
 failing case is mostly zeros and points at one input pixel and one weight.
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from oracle.geometry import Geometry
-from oracle.variant import Support, padding_form
+from oracle.targets.variant import Support, padding_form
 
 EXACT_RANGE = 3
 """Exact mode draws integers in ``[-3, 3]`` (sparse) plus ``[-3, 3]`` (background): every sum stays below 2**24."""

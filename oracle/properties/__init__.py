@@ -1,0 +1,55 @@
+"""The properties a convolution must have, each a function ``check(variant, case, reference)`` that returns
+quietly or raises `oracle.properties.compare.Mismatch` with one line saying what differed.
+
+They are the same whether run by the test suite (``tests/test_properties.py``) or by ``conv-oracle check``:
+`values` (the results against the reference, and the adjoint identities), `contract` (shapes, dtypes, inputs
+unmodified, fresh results), `ieee` (NaN and inf propagation), and `bad_inputs` (the table of bad arguments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from oracle.cases.strategies import ConvCase
+from oracle.properties.bad_inputs import bad_input
+from oracle.properties.contract import fresh_results, inputs_unmodified, shapes_and_dtypes
+from oracle.properties.ieee import inf_propagation, nan_propagation
+from oracle.properties.values import adjoint, forward, gradient, references_agree
+from oracle.targets.variant import Variant
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    check: Callable[[Variant, ConvCase, Any], None]
+    backward: bool = False
+    nan: bool = False
+
+    @property
+    def doc(self) -> str:
+        return " ".join((self.check.__doc__ or "").split())
+
+
+PROPERTIES: tuple[Property, ...] = (
+    Property("forward", forward),
+    Property("dx", gradient(0), backward=True),
+    Property("dw", gradient(1), backward=True),
+    Property("db", gradient(2), backward=True),
+    Property("adjoint", adjoint, backward=True),
+    Property("shapes and dtypes", shapes_and_dtypes),
+    Property("inputs unmodified", inputs_unmodified),
+    Property("fresh results", fresh_results),
+    Property("NaN propagation", nan_propagation, nan=True),
+    Property("inf propagation", inf_propagation, nan=True),
+)
+"""The case-driven properties, in report order. `bad_input` and `references_agree` run beside them."""
+
+
+def applicable(prop: Property, variant: Variant) -> bool:
+    return not (prop.backward and variant.conv2d_backward is None) and not (prop.nan and not variant.support.nan)
+
+
+__all__ = ["PROPERTIES", "Property", "adjoint", "applicable", "bad_input", "forward", "fresh_results", "gradient",
+           "inf_propagation", "inputs_unmodified", "nan_propagation", "references_agree", "shapes_and_dtypes"]

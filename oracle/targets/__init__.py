@@ -1,0 +1,1 @@
+"""What is checked: `variant` loads a TARGET and reads what it declares it supports."""
