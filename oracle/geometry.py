@@ -1,6 +1,6 @@
 """Convolution geometry along the two spatial axes: padding resolved, output size, which rows windows read.
 
-This is the oracle's own reading of design.md's size rules, used to build cases, drive PyTorch and draw
+This is the oracle's own reading of the contract's size rules, used to build cases, drive PyTorch and draw
 pictures. It trusts its caller to pass a valid configuration (the strategies build only valid ones); for
 checking a user's arguments, `validate` defers to the reference `naive`, so that the oracle's error is the
 reference's error, word for word.
@@ -16,7 +16,8 @@ import numpy as np
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
-def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
+def as_pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    """An int or a pair as a pair of ints."""
     return (int(value), int(value)) if np.ndim(value) == 0 else (int(value[0]), int(value[1]))
 
 
@@ -33,20 +34,34 @@ def same_lower_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple
     return after, before
 
 
+def same_input_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """``'same'`` as ``H_out = H`` at every stride (numpy-ml): total ``s*(H - 1) + d*(K - 1) + 1 - H``, the odd
+    pixel after."""
+    total = stride * (size - 1) + dilation * (kernel - 1) + 1 - size
+    return total // 2, total - total // 2
+
+
+SAME_PADS = {"upper": same_upper_pads, "lower": same_lower_pads, "input": same_input_pads, "torch": same_upper_pads}
+"""Each ``'same'`` convention of `oracle.targets.support.SAME_CONVENTIONS`, as pads of one axis."""
+
+
 def resolve_pads(
     padding: int | tuple | str,
     size: tuple[int, int],
     kernel: tuple[int, int],
     stride: tuple[int, int],
     dilation: tuple[int, int],
+    same: str = "upper",
 ) -> Pads:
-    """Any padding form of design.md as ``((pt, pb), (pl, pr))``; ``'same'`` is SAME_UPPER."""
+    """Any padding form of the contract as ``((pt, pb), (pl, pr))``; ``'same'`` by convention ``same``
+    (SAME_UPPER, the contract's, unless a variant declares another)."""
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0), (0, 0)
         if padding != "same":
             raise ValueError(f"padding must be 'valid' or 'same' when a string; got padding={padding!r}")
-        return tuple(same_upper_pads(*axis) for axis in zip(size, kernel, stride, dilation))  # type: ignore[return-value]
+        pads = SAME_PADS[same]
+        return tuple(pads(*axis) for axis in zip(size, kernel, stride, dilation))  # type: ignore[return-value]
     if np.ndim(padding) == 0:
         return (int(padding),) * 2, (int(padding),) * 2
     if np.ndim(padding) == 1:
@@ -73,10 +88,11 @@ class Geometry:
         stride: int | tuple[int, int] = 1,
         padding: int | tuple | str = 0,
         dilation: int | tuple[int, int] = 1,
+        same: str = "upper",
     ) -> Geometry:
-        stride, dilation = _pair(stride), _pair(dilation)
-        size, kernel = _pair(size), _pair(kernel)
-        return cls(size, kernel, stride, dilation, resolve_pads(padding, size, kernel, stride, dilation))
+        stride, dilation = as_pair(stride), as_pair(dilation)
+        size, kernel = as_pair(size), as_pair(kernel)
+        return cls(size, kernel, stride, dilation, resolve_pads(padding, size, kernel, stride, dilation, same))
 
     @property
     def span(self) -> tuple[int, int]:
@@ -120,9 +136,19 @@ def validate(
     padding: object = 0,
     dilation: object = 1,
 ) -> None:
-    """Raise exactly what ``naive.conv2d`` raises for this geometry (on an empty batch, so it costs nothing)."""
+    """Refuse a geometry that ``conv2d`` refuses, in the geometry's own words: sizes and kernel of at least 1, the
+    options as `naive.conv2d` checks them (its error, word for word), and the dilated kernel inside the padded
+    input."""
     import naive
 
-    x = np.zeros((0, *_pair(size), 1))
-    w = np.zeros((*_pair(kernel), 1, 1))
-    naive.conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
+    for name, pair in (("input size", size), ("kernel size", kernel)):
+        if min(as_pair(pair)) < 1:
+            raise ValueError(f"{name} must be >= 1 on each axis; got {tuple(as_pair(pair))}")
+    h, w = as_pair(size)
+    naive.conv2d(np.zeros((0, h, w, 1)), np.zeros((1, 1, 1, 1)), stride=stride, padding=padding, dilation=dilation)
+    g = Geometry.of(size, kernel, stride=stride, padding=padding, dilation=dilation)
+    if min(g.out) < 1:
+        raise ValueError(
+            "the dilated kernel must fit in the padded input (H_out and W_out >= 1); got input "
+            f"{h}x{w} padded to {g.padded[0]}x{g.padded[1]}, kernel {g.kernel[0]}x{g.kernel[1]} dilated to "
+            f"{g.span[0]}x{g.span[1]} (padding={padding!r}, dilation={dilation!r})")

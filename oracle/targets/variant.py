@@ -1,11 +1,12 @@
-"""What a conv variant is, what it may declare it does not support, and how a TARGET string is loaded.
+"""A conv variant as the oracle calls it: its functions, its declaration, its layout boundary and where it lives.
 
-A variant is any object with ``conv2d`` and, optionally, ``conv2d_backward`` (design.md, Variants). It may
-carry ``conv_oracle_support``: a `Support`, or a dict of its fields, e.g.
+A variant is any object with ``conv2d`` and, optionally, ``conv2d_backward`` (CONTRACT.md, Variants), and a
+``conv_oracle_support`` declaration (`oracle.targets.support`). `load` imports one from a TARGET string,
+`from_object` wraps a module or object already at hand.
 
-    conv_oracle_support = {"backward": False, "dilation": False, "dtypes": ("float64",), "error": "normwise"}
-
-The oracle then draws only cases inside that declaration and lists it in its report.
+The oracle works in the contract's layout (``x (N, H, W, C_in)``, ``w (KH, KW, C_in // groups, C_out)``); a
+variant that declares another layout gets its arrays transposed on the way in (C-contiguous copies) and its
+results transposed back on the way out, by `Variant.run`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,27 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType, TracebackType
 from typing import Any
 
 import numpy as np
 
-PADDING_FORMS = ("int", "pair", "sides", "valid", "same")
-"""``int``: ``p``; ``pair``: ``(ph, pw)``; ``sides``: ``((pt, pb), (pl, pr))``; ``'valid'``; ``'same'``."""
+from oracle.targets.support import PADDING_FORMS, DeclarationError, Support, VariantError
+
+__all__ = ["PADDING_FORMS", "DeclarationError", "Origin", "Support", "Variant", "VariantError", "from_object",
+           "load", "padding_form"]
+
+ACTIVATIONS, WEIGHTS, VECTOR = "activations", "weights", "vector"
+SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "conv2d": ((ACTIVATIONS, WEIGHTS, VECTOR), (ACTIVATIONS,)),
+    "conv2d_backward": ((ACTIVATIONS, ACTIVATIONS, WEIGHTS), (ACTIVATIONS, WEIGHTS, VECTOR)),
+}
+"""Per function: the kind of each positional argument, and of each result (one result: a 1-tuple)."""
+Arrange = Callable[[np.ndarray, str], np.ndarray]
+"""A memory layout: ``arrange(array, letters)`` returns the same values in other memory."""
 
 
 def padding_form(padding: Any) -> str:
@@ -32,94 +46,166 @@ def padding_form(padding: Any) -> str:
     return "pair" if np.ndim(padding) == 1 else "sides"
 
 
-class VariantError(Exception):
-    """A TARGET that cannot be checked: not importable, no ``conv2d``, or a malformed declaration."""
-
-
 @dataclass(frozen=True)
-class Support:
-    """What a variant supports; every field narrows what the oracle generates for it.
+class Origin:
+    """Where a variant's code lives: the import string it was loaded by (None for an object handed over), the
+    directory its top package was imported from, and its own source files and package directories."""
 
-    Attributes:
-        backward: has ``conv2d_backward``.
-        dtypes: the dtypes it accepts, a subset of ``("float32", "float64")``.
-        stride, dilation, groups, bias: supports strides / dilations above 1, groups above 1, a bias.
-        padding: the padding forms it accepts, a subset of `PADDING_FORMS`.
-        nan: propagates NaN and inf exactly as plain arithmetic does (an FFT spreads them everywhere).
-        error: ``"elementwise"`` (a direct method: every element within its own bound) or ``"normwise"``
-            (FFT, Winograd: elements within a bound scaled by the whole output; see `oracle.reference.tolerance`).
-        max_batch: the largest N to generate.
-    """
+    target: str | None = None
+    import_root: str | None = None
+    paths: tuple[str, ...] = ()
 
-    backward: bool = True
-    dtypes: tuple[str, ...] = ("float32", "float64")
-    stride: bool = True
-    dilation: bool = True
-    groups: bool = True
-    bias: bool = True
-    padding: tuple[str, ...] = PADDING_FORMS
-    nan: bool = True
-    error: str = "elementwise"
-    max_batch: int = 2
+    def owns(self, filename: str) -> bool:
+        """Whether ``filename`` is part of the variant's own code."""
+        path = os.path.abspath(filename)
+        return any(path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in self.paths)
 
-    def __post_init__(self) -> None:
-        bad_dtypes = set(self.dtypes) - {"float32", "float64"}
-        if not self.dtypes or bad_dtypes:
-            raise VariantError(f"support dtypes must be a non-empty subset of float32, float64; got {self.dtypes}")
-        if not self.padding or set(self.padding) - set(PADDING_FORMS):
-            raise VariantError(f"support padding must be a non-empty subset of {PADDING_FORMS}; got {self.padding}")
-        if self.error not in ("elementwise", "normwise"):
-            raise VariantError(f"support error must be 'elementwise' or 'normwise'; got {self.error!r}")
-        if self.max_batch < 1:
-            raise VariantError(f"support max_batch must be >= 1; got {self.max_batch}")
+    def raised_at(self, traceback: TracebackType | None) -> str | None:
+        """``file:line in function: source line`` of the innermost frame in the variant's own code."""
+        found = None
+        while traceback is not None:
+            code = traceback.tb_frame.f_code
+            if self.owns(code.co_filename):
+                found = (code.co_filename, traceback.tb_lineno, code.co_name)
+            traceback = traceback.tb_next
+        if found is None:
+            return None
+        import linecache
 
-    def limits(self) -> list[str]:
-        """What is declared unsupported, in words, for the report ('' when nothing is)."""
-        default = Support()
-        said = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value != getattr(default, f.name):
-                said.append(f"{f.name}={value!r}" if not isinstance(value, bool) else f"no {f.name}")
-        return said
+        filename, line, function = found
+        source = linecache.getline(filename, line).strip()
+        return f"{filename}:{line} in {function}" + (f": {source}" if source else "")
+
+
+def _permutation(letters: str, contract: str) -> tuple[int, ...]:
+    """Axes that take an array in ``contract`` order to ``letters`` order."""
+    return tuple(contract.index(letter) for letter in letters)
 
 
 @dataclass(frozen=True)
 class Variant:
+    """A variant: ``name``, its ``support``, its functions by contract name, and its `Origin`."""
+
     name: str
-    conv2d: Callable[..., Any]
-    conv2d_backward: Callable[..., Any] | None
     support: Support
+    functions: dict[str, Callable[..., Any]]
+    origin: Origin = Origin()
+
+    def offers(self, function: str) -> bool:
+        return function in self.functions
+
+    @property
+    def conv2d(self) -> Callable[..., Any]:
+        return self.functions["conv2d"]
+
+    @property
+    def conv2d_backward(self) -> Callable[..., Any] | None:
+        return self.functions.get("conv2d_backward")
+
+    def into(self, kind: str, a: Any) -> Any:
+        """A contract-layout argument as the variant takes it (4-D arrays of another layout transposed into a
+        C-contiguous copy; anything else as it is)."""
+        order = self._order(kind)
+        if order is None or not isinstance(a, np.ndarray) or a.ndim != 4:
+            return a
+        return np.ascontiguousarray(a.transpose(order))
+
+    def out(self, kind: str, a: Any) -> Any:
+        """A result of the variant in the contract's layout (a view); anything not a 4-D array as it is."""
+        order = self._order(kind)
+        if order is None or not isinstance(a, np.ndarray) or a.ndim != 4:
+            return a
+        return a.transpose(np.argsort(order))
+
+    def _order(self, kind: str) -> tuple[int, ...] | None:
+        if kind == VECTOR:
+            return None
+        activations, weights = self.support.layouts
+        order = _permutation(activations, "NHWC") if kind == ACTIVATIONS else _permutation(weights, "HWIO")
+        return None if order == (0, 1, 2, 3) else order
+
+    def letters(self, kind: str) -> str:
+        """The axes of an argument of ``kind`` as the variant takes it, e.g. ``"NCHW"``, ``"HWIO"``, ``"C"``."""
+        return "C" if kind == VECTOR else self.support.layouts[0 if kind == ACTIVATIONS else 1]
+
+    def arguments(self, function: str, args: tuple[Any, ...],
+                  arrange: Arrange | Sequence[Arrange | None] | None = None) -> list[Any]:
+        """The positional arguments of ``function`` as the variant receives them: in its layout, then passed
+        through ``arrange(array, letters)`` (a memory layout, see `oracle.cases.layouts`) when given: one for
+        every argument, or one per argument (None: as it is)."""
+        kinds = SIGNATURES[function][0]
+        passed = [self.into(kind, a) for kind, a in zip(kinds, args)]
+        if arrange is None:
+            return passed
+        each = list(arrange) if isinstance(arrange, Sequence) else [arrange] * len(passed)
+        return [fn(a, self.letters(kind)) if fn is not None and isinstance(a, np.ndarray) else a
+                for fn, kind, a in zip(each, kinds, passed)]
+
+    def results(self, function: str, returned: Any) -> Any:
+        """What ``function`` returned, in the contract's layout: one array, or a tuple for the backward pass
+        (anything that is not a sequence of the right length is returned as it is, for the properties to
+        report)."""
+        kinds = SIGNATURES[function][1]
+        if len(kinds) == 1:
+            return self.out(kinds[0], returned)
+        try:
+            items = tuple(returned)
+        except TypeError:
+            return returned
+        if len(items) != len(kinds):
+            return returned
+        return tuple(self.out(kind, a) for kind, a in zip(kinds, items))
+
+    def run(self, function: str, *args: Any, arrange: Arrange | Sequence[Arrange | None] | None = None,
+            **options: Any) -> Any:
+        """Call ``function`` on contract-layout arguments; return its results in the contract's layout."""
+        passed = self.arguments(function, args, arrange)
+        return self.results(function, self.functions[function](*passed, **options))
 
 
-def as_support(declared: object) -> Support:
-    if declared is None:
-        return Support()
-    if isinstance(declared, Support):
-        return declared
-    if isinstance(declared, dict):
-        known = {f.name for f in fields(Support)}
-        unknown = set(declared) - known
-        if unknown:
-            raise VariantError(f"conv_oracle_support has unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in declared.items()}
-        return Support(**values)
-    raise VariantError(f"conv_oracle_support must be a dict or oracle.Support; got {type(declared).__name__}")
+def _origin(obj: object, target: str | None) -> Origin:
+    """The `Origin` of a module or object: its module's file (its package's directory when it is one) and the
+    files of its functions."""
+    paths: list[str] = []
+    if isinstance(obj, ModuleType):
+        module: ModuleType | None = obj
+    else:
+        owner = obj if isinstance(obj, type) else type(obj)
+        module = None if owner.__module__ in ("builtins", "types") else sys.modules.get(owner.__module__)
+    root = None
+    if module is not None and getattr(module, "__file__", None):
+        file = Path(module.__file__).resolve()
+        own = file.parent if file.name == "__init__.py" else file
+        paths.append(str(own))
+        depth = module.__name__.count(".") + (1 if file.name == "__init__.py" else 0)
+        root = str(file.parents[depth])
+    for name in ("conv2d", "conv2d_backward"):
+        code = getattr(getattr(obj, name, None), "__code__", None)
+        if code is not None:
+            paths.append(str(Path(code.co_filename).resolve()))
+    return Origin(target, root, tuple(dict.fromkeys(paths)))
 
 
-def from_object(obj: object, name: str | None = None) -> Variant:
+def from_object(obj: object, name: str | None = None, *, target: str | None = None) -> Variant:
     """A `Variant` from a module or any object with ``conv2d`` (and optionally ``conv2d_backward``)."""
-    name = name or getattr(obj, "__name__", None) or type(obj).__name__
+    if isinstance(obj, Variant):
+        return obj
+    name = name or target or getattr(obj, "__name__", None) or type(obj).__name__
+    functions: dict[str, Callable[..., Any]] = {}
     conv2d = getattr(obj, "conv2d", None)
     if not callable(conv2d):
-        raise VariantError(f"{name} has no callable conv2d")
+        raise VariantError(f"{name} must have a callable conv2d(x, w, b=None, *, stride, padding, dilation, groups); "
+                           f"got {'none' if conv2d is None else type(conv2d).__name__}")
+    functions["conv2d"] = conv2d
+    support = Support.of(obj)
     backward = getattr(obj, "conv2d_backward", None)
-    support = as_support(getattr(obj, "conv_oracle_support", None))
-    if backward is None and support.backward:
-        support = Support(**{**support.__dict__, "backward": False})
-    if support.backward and not callable(backward):
-        raise VariantError(f"{name}.conv2d_backward is not callable")
-    return Variant(name, conv2d, backward if support.backward else None, support)
+    if backward is None:
+        support = support.replace(backward=False)
+    elif support.backward:
+        if not callable(backward):
+            raise VariantError(f"{name}.conv2d_backward must be callable; got {type(backward).__name__}")
+        functions["conv2d_backward"] = backward
+    return Variant(name, support, functions, _origin(obj, target))
 
 
 def load(target: str) -> Variant:
@@ -131,8 +217,13 @@ def load(target: str) -> Variant:
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
     module_name, _, attribute = target.partition(":")
-    if not module_name:
+    if not module_name or target.count(":") > 1:
         raise VariantError(f"target must be 'package.module' or 'package.module:attribute'; got {target!r}")
+    if module_name.endswith(".py") or os.sep in module_name:
+        module = Path(module_name).with_suffix("").as_posix().strip("./").replace("/", ".")
+        suggestion = module + (f":{attribute}" if attribute else "")
+        raise VariantError(f"target must be a module name, not a file: try {suggestion!r} (run from the directory "
+                           f"that holds it); got {target!r}")
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # an import can fail in any way; the user needs one line
@@ -143,4 +234,4 @@ def load(target: str) -> Variant:
             if not hasattr(obj, part):
                 raise VariantError(f"{module_name!r} has no attribute {attribute!r}")
             obj = getattr(obj, part)
-    return from_object(obj, target)
+    return from_object(obj, target, target=target)
