@@ -1,20 +1,30 @@
 """The truth a variant is judged against: a float64 reference's results and their per-element bounds.
 
 Two references are available: PyTorch with autograd (`oracle.reference.torch_reference`, the default, an outside
-implementation) and `naive`, the loops (used where PyTorch is absent). Both answer in float64; the bounds come
-from `oracle.reference.tolerance` with the abs-value convolution computed by the same reference.
+implementation) and `naive`, the loops (used where PyTorch is absent). Both answer in float64 from the case's
+stored values (every storage format converts to float64 exactly); the bounds come from
+`oracle.reference.tolerance`, with the abs-value convolution computed by the same reference, for the precision
+the variant declares.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from oracle.geometry import Geometry
 from oracle.reference import tolerance, torch_reference
+from oracle.reference.precision import Precision
+from oracle.reference.tolerance import Bound
+
+if TYPE_CHECKING:
+    from oracle.cases.strategies import ConvCase
+
+
+def _float64(a: np.ndarray | None) -> np.ndarray | None:
+    return None if a is None else np.asarray(a, dtype=np.float64)
 
 
 def naive_reference() -> Any:
@@ -22,13 +32,10 @@ def naive_reference() -> Any:
     import naive
 
     def conv2d(x, w, b=None, **options):
-        b64 = None if b is None else np.asarray(b, np.float64)
-        return naive.conv2d(np.asarray(x, np.float64), np.asarray(w, np.float64), b64, **options)
+        return naive.conv2d(_float64(x), _float64(w), _float64(b), **options)
 
     def conv2d_backward(dy, x, w, **options):
-        return naive.conv2d_backward(
-            np.asarray(dy, np.float64), np.asarray(x, np.float64), np.asarray(w, np.float64), **options
-        )
+        return naive.conv2d_backward(_float64(dy), _float64(x), _float64(w), **options)
 
     return SimpleNamespace(name="naive", conv2d=conv2d, conv2d_backward=conv2d_backward)
 
@@ -49,82 +56,88 @@ def get_reference(name: str = "auto") -> Any:
 
 
 @dataclass(frozen=True)
+class Expected:
+    """One result as it should be: its ``value`` in float64, the `Bound` of each element, and the ``dtype`` the
+    variant must return it in."""
+
+    value: np.ndarray
+    bound: Bound
+    dtype: np.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+
+@dataclass(frozen=True)
 class Truth:
-    """Reference results in float64 with the bound of each element, for one case and one dtype under test."""
+    """The reference's answer for one case: ``y``, and with the backward pass ``dx``, ``dw``, ``db``."""
 
-    y: np.ndarray
-    y_bound: np.ndarray
-    dx: np.ndarray | None = None
-    dx_bound: np.ndarray | None = None
-    dw: np.ndarray | None = None
-    dw_bound: np.ndarray | None = None
-    db: np.ndarray | None = None
-    db_bound: np.ndarray | None = None
+    y: Expected
+    dx: Expected | None = None
+    dw: Expected | None = None
+    db: Expected | None = None
+
+    def __getitem__(self, name: str) -> Expected:
+        return getattr(self, name)
 
 
-def truth(
-    reference: Any,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None,
-    dy: np.ndarray | None,
-    options: dict,
-    *,
-    exact: bool = False,
-    error: str = "elementwise",
-) -> Truth:
-    """The reference's answer for ``conv2d(x, w, b, **options)`` (and its backward with ``dy`` when given).
+def truth(reference: Any, case: ConvCase, *, backward: bool = False, precision: Precision | None = None) -> Truth:
+    """The reference's answer for ``conv2d(case.x, case.w, case.b, **case.options)`` (and, with ``backward``, for
+    ``conv2d_backward(case.dy, case.x, case.w, ...)``), each element with its bound.
 
-    ``error`` is ``"elementwise"`` or ``"normwise"`` (`oracle.reference.tolerance`). With ``exact``, every bound is 0:
-    the case's values are small integers, every sum is exact in the dtype, and any correct implementation must
-    agree to the bit.
+    ``precision`` is how the variant computes (default: the case's, `ConvCase.computation`). In exact mode, every
+    element whose partial sums are all exact must equal the reference to the bit (bound 0).
     """
-    dtype = x.dtype
-    geometry = Geometry.of(x.shape[1:3], w.shape[:2], **{k: v for k, v in options.items() if k != "groups"})
-    counts = tolerance.budget(x.shape, w.shape, geometry.out, options.get("groups", 1), b is not None)
-    y = reference.conv2d(x, w, b, **options)
+    precision = precision or case.computation
+    options = case.reference_options
+    groups = options["groups"]
+    counts = tolerance.budget(case.x.shape, case.w.shape, case.geometry.out, groups, case.b is not None)
+    length = int(np.prod(case.geometry.padded))
+    dtype = precision.result_dtype
+    ax, aw = np.abs(_float64(case.x)), np.abs(_float64(case.w))
+    ab = None if case.b is None else np.abs(_float64(case.b))
+    largest = max((float(np.max(a, initial=0.0)) for a in (ax, aw, np.abs(_float64(case.dy)))), default=0.0)
 
-    groups = options.get("groups", 1)
-    length = int(np.prod(geometry.padded))
-    ax, aw = np.abs(x), np.abs(w)
-    ab = None if b is None else np.abs(b)
-    if exact:
-        y_bound = np.zeros(y.shape)
-    elif error == "normwise":
-        y_bound = tolerance.normwise_bound(*_normwise_y(x, w, groups), length, dtype)
-    else:
-        y_bound = tolerance.elementwise_bound(reference.conv2d(ax, aw, ab, **options), counts.y, dtype)
-    if dy is None:
-        return Truth(y, y_bound)
-    grads = reference.conv2d_backward(dy, x, w, **options)
-    absolute = reference.conv2d_backward(np.abs(dy), ax, aw, **options)
-    if exact:
-        bounds = [np.zeros(g.shape) for g in grads]
-    else:
-        bounds = [tolerance.elementwise_bound(a, n, dtype) for a, n in zip(absolute, counts[1:])]
-        if error == "normwise":
-            bounds[0] = tolerance.normwise_bound(*_normwise_dx(dy, w, groups), length, dtype)
-            bounds[1] = tolerance.normwise_bound(*_normwise_dw(x, dy, groups), length, dtype)
-    return Truth(y, y_bound, grads.dx, bounds[0], grads.dw, bounds[1], grads.db, bounds[2])
+    kh, kw = case.w.shape[:2]
+    blocks = {"y": kh * kw, "dx": kh * kw, "dw": case.x.shape[0], "db": 2 * case.x.shape[0]}
+
+    def bound(name: str, abs_result: np.ndarray, value: np.ndarray, n: int, norms=None) -> Bound:
+        if precision.error == "normwise" and norms is not None:
+            return tolerance.normwise(*norms(), length, value, precision, ab if name == "y" else None)
+        return tolerance.elementwise(abs_result, value, n, precision, exact=case.exact, largest_input=largest,
+                                     blocks=blocks[name] if name in precision.partials else 0)
+
+    y = reference.conv2d(case.x, case.w, case.b, **options)
+    abs_y = reference.conv2d(ax, aw, ab, **options)
+    expected_y = Expected(y, bound("y", abs_y, y, counts.y, lambda: _normwise_y(case.x, case.w, groups)), dtype)
+    if not backward:
+        return Truth(expected_y)
+    grads = reference.conv2d_backward(case.dy, case.x, case.w, **options)
+    absolute = reference.conv2d_backward(np.abs(_float64(case.dy)), ax, aw, **options)
+    norms = (lambda: _normwise_dx(case.dy, case.w, groups), lambda: _normwise_dw(case.x, case.dy, groups), None)
+    results = [Expected(g, bound(name, a, g, n, m), dtype)
+               for name, g, a, n, m in zip(("dx", "dw", "db"), grads, absolute, counts[1:], norms)]
+    return Truth(expected_y, *results)
 
 
 def _group_norms(a: np.ndarray, groups: int) -> np.ndarray:
     """``(N, groups)`` Frobenius norms of each image's channel groups of NHWC ``a``."""
     n, h, w, c = a.shape
-    return np.sqrt((a.astype(np.float64) ** 2).reshape(n, h * w, groups, c // groups).sum(axis=(1, 3)))
+    return np.sqrt((_float64(a) ** 2).reshape(n, h * w, groups, c // groups).sum(axis=(1, 3)))
 
 
 def _normwise_y(x: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
     c_out = w.shape[3]
     x_norms = np.repeat(_group_norms(x, groups), c_out // groups, axis=1)  # (N, C_out)
-    w_norms = np.sqrt((w.astype(np.float64) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
+    w_norms = np.sqrt((_float64(w) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
     return x_norms[:, None, None, :], w_norms
 
 
 def _normwise_dx(dy: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
     c_in = w.shape[2] * groups
     dy_norms = np.repeat(_group_norms(dy, groups), c_in // groups, axis=1)  # (N, C_in)
-    w64 = w.astype(np.float64) ** 2
+    w64 = _float64(w) ** 2
     kh, kw, cg, c_out = w.shape
     w_norms = np.sqrt(w64.reshape(kh, kw, cg, groups, c_out // groups).sum(axis=(0, 1, 4)).T.reshape(-1))
     return dy_norms[:, None, None, :], w_norms
@@ -132,7 +145,7 @@ def _normwise_dx(dy: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray
 
 def _normwise_dw(x: np.ndarray, dy: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
     c_out = dy.shape[3]
-    x_norms = np.sqrt((x.astype(np.float64) ** 2).sum(axis=(0, 1, 2))).reshape(groups, -1)  # (G, Cg)
+    x_norms = np.sqrt((_float64(x) ** 2).sum(axis=(0, 1, 2))).reshape(groups, -1)  # (G, Cg)
     x_norms = x_norms[np.arange(c_out) // (c_out // groups)].T  # (Cg, C_out): the channel dw[..., c, o] reads
-    dy_norms = np.sqrt((dy.astype(np.float64) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
+    dy_norms = np.sqrt((_float64(dy) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
     return x_norms, dy_norms
