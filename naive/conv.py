@@ -1,15 +1,15 @@
-"""The reference 2-D convolution: the formula of design.md, one loop per index.
+"""The reference 2-D convolution: the formula of the contract (CONTRACT.md), one loop per index.
 
     y[n, i, j, o] = b[o] + sum_{p, q, c} xp[n, i*sh + p*dh, j*sw + q*dw, g*Cg + c] * w[p, q, c, o]
 
 with ``xp`` the zero-padded input, ``Cg = C_in // groups`` and ``g = o // (C_out // groups)``. The loops run over
-batch, output channel, input channel of the group and output position; the sum over the kernel taps ``(p, q)``
-is one elementwise product of the window with ``w[:, :, c, o]``. The backward pass is the same loop read
-backwards: each ``dy[n, i, j, o]`` is scattered over the window that made ``y[n, i, j, o]`` (into ``dx``) and
-multiplied with that window (into ``dw``); the padding is cropped off ``dx`` at the end.
+batch, output channel and output position; the sum over the kernel taps and the group's channels ``(p, q, c)``
+is one elementwise product of the window, ``(KH, KW, Cg)``, with ``w[:, :, :, o]``. The backward pass is the same
+loop read backwards: each ``dy[n, i, j, o]`` is scattered over the window that made ``y[n, i, j, o]`` (into ``dx``)
+and multiplied with that window (into ``dw``); the padding is cropped off ``dx`` at the end.
 
-Sums are accumulated in float64 and rounded once to the input's dtype, so float32 results are as accurate as a
-float32 result can be. Slow on purpose: it is read, not run on large inputs.
+Sums are accumulated in float64 and rounded once to the input's dtype (float16, bfloat16, float32 or float64), so
+every result is as accurate as its dtype allows. Slow on purpose: it is read, not run on large inputs.
 """
 
 from __future__ import annotations
@@ -37,6 +37,21 @@ def _window(g: Geometry, i: int, j: int) -> tuple[slice, slice]:
     return rows, cols
 
 
+def _rounded(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float64 ``a`` rounded once to ``dtype``. numpy rounds float64 to float16 and float32 directly; bfloat16
+    (ml_dtypes) goes through float32, which could round twice, so float32 first rounds *to odd* (an inexact value
+    keeps the odd neighbour): to nearest from there is the nearest bfloat16 to ``a`` (Boldo and Melquiond)."""
+    with np.errstate(over="ignore"):  # past the format's range is inf, as rounding says
+        if dtype.name != "bfloat16":
+            return a.astype(dtype)
+        a32 = a.astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        even = (a32.view(np.uint32) & 1) == 0
+        inexact = a32.astype(np.float64) != a
+    toward = np.where(a > a32, np.float32(np.inf), np.float32(-np.inf))
+    return np.where(inexact & even & np.isfinite(a32), np.nextafter(a32, toward), a32).astype(dtype)
+
+
 def _padded(x: np.ndarray, g: Geometry) -> np.ndarray:
     """``x`` in float64, zero-padded by ``g.pads``: shape ``(N, H + pt + pb, W + pl + pr, C_in)``."""
     return np.pad(x.astype(np.float64), ((0, 0), g.pads[0], g.pads[1], (0, 0)))
@@ -55,7 +70,7 @@ def conv2d(
     """2-D cross-correlation of NHWC ``x`` with HWIO ``w``.
 
     Args:
-        x: ``(N, H, W, C_in)``, float32 or float64.
+        x: ``(N, H, W, C_in)``, float16, bfloat16, float32 or float64.
         w: ``(KH, KW, C_in // groups, C_out)``, dtype of ``x``.
         b: ``(C_out,)``, dtype of ``x``, or None.
         stride, dilation: an int or ``(sh, sw)``, each >= 1.
@@ -73,16 +88,15 @@ def conv2d(
     y = np.zeros((g.n, g.h_out, g.w_out, g.c_out))
     for n in range(g.n):
         for o in range(g.c_out):
-            first_channel = (o // o_group) * c_group
-            for c in range(c_group):
-                for i in range(g.h_out):
-                    for j in range(g.w_out):
-                        rows, cols = _window(g, i, j)
-                        # sum_{p, q} xp[n, i*sh + p*dh, j*sw + q*dw, g*Cg + c] * w[p, q, c, o]
-                        y[n, i, j, o] += np.sum(xp[n, rows, cols, first_channel + c] * w64[:, :, c, o])
+            group = slice((o // o_group) * c_group, (o // o_group + 1) * c_group)  # the channels g*Cg + c
+            for i in range(g.h_out):
+                for j in range(g.w_out):
+                    rows, cols = _window(g, i, j)
+                    # sum_{p, q, c} xp[n, i*sh + p*dh, j*sw + q*dw, g*Cg + c] * w[p, q, c, o]
+                    y[n, i, j, o] = np.sum(xp[n, rows, cols, group] * w64[:, :, :, o])
     if b is not None:
         y += b.astype(np.float64)
-    return y.astype(x.dtype)
+    return _rounded(y, x.dtype)
 
 
 def conv2d_backward(
@@ -114,16 +128,15 @@ def conv2d_backward(
     dw = np.zeros_like(w64)
     for n in range(g.n):
         for o in range(g.c_out):
-            first_channel = (o // o_group) * c_group
-            for c in range(c_group):
-                for i in range(g.h_out):
-                    for j in range(g.w_out):
-                        rows, cols = _window(g, i, j)
-                        # dL/dxp[n, i*sh + p*dh, j*sw + q*dw, g*Cg + c] += dy[n, i, j, o] * w[p, q, c, o]
-                        dxp[n, rows, cols, first_channel + c] += dy64[n, i, j, o] * w64[:, :, c, o]
-                        # dL/dw[p, q, c, o] += dy[n, i, j, o] * xp[n, i*sh + p*dh, j*sw + q*dw, g*Cg + c]
-                        dw[:, :, c, o] += dy64[n, i, j, o] * xp[n, rows, cols, first_channel + c]
+            group = slice((o // o_group) * c_group, (o // o_group + 1) * c_group)  # the channels g*Cg + c
+            for i in range(g.h_out):
+                for j in range(g.w_out):
+                    rows, cols = _window(g, i, j)
+                    # dL/dxp[n, i*sh + p*dh, j*sw + q*dw, g*Cg + c] += dy[n, i, j, o] * w[p, q, c, o]
+                    dxp[n, rows, cols, group] += dy64[n, i, j, o] * w64[:, :, :, o]
+                    # dL/dw[p, q, c, o] += dy[n, i, j, o] * xp[n, i*sh + p*dh, j*sw + q*dw, g*Cg + c]
+                    dw[:, :, :, o] += dy64[n, i, j, o] * xp[n, rows, cols, group]
     (pt, _), (pl, _) = g.pads
     dx = dxp[:, pt : pt + g.h, pl : pl + g.w, :]
     db = dy64.sum(axis=(0, 1, 2))
-    return Conv2dGrads(dx.astype(x.dtype), dw.astype(x.dtype), db.astype(x.dtype))
+    return Conv2dGrads(_rounded(dx, x.dtype), _rounded(dw, x.dtype), _rounded(db, x.dtype))

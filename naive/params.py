@@ -1,7 +1,7 @@
 """Argument checking for the reference convolution.
 
 Everything `naive.conv2d` and `naive.conv2d_backward` accept is parsed here, into one `Geometry`; every rule
-of ``shared/design.md`` that a caller can break raises ``ValueError`` (a value) or ``TypeError`` (a type) with
+of the contract (CONTRACT.md) that a caller can break raises ``ValueError`` (a value) or ``TypeError`` (a type) with
 the rule first and what it got after.
 """
 
@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+"""The storage dtypes of the contract, by name (bfloat16 is ml_dtypes', which numpy knows once it is imported)."""
 
 
 class Geometry(NamedTuple):
@@ -87,8 +88,8 @@ def _pads(padding: object, geometry: tuple[int, ...]) -> tuple[tuple[int, int], 
 def _check_array(name: str, a: object, ndim: int) -> np.ndarray:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray; got {name} of type {type(a).__name__}")
-    if a.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"{name}.dtype must be float32 or float64; got {name}.dtype={a.dtype}")
+    if a.dtype.name not in FLOAT_DTYPES:
+        raise TypeError(f"{name}.dtype must be float16, bfloat16, float32 or float64; got {name}.dtype={a.dtype}")
     if a.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions; got {name}.shape={a.shape}")
     return a
@@ -97,7 +98,7 @@ def _check_array(name: str, a: object, ndim: int) -> np.ndarray:
 def parse(
     x: object, w: object, b: object, *, stride: object, padding: object, dilation: object, groups: object
 ) -> Geometry:
-    """Check the arguments of a convolution against design.md; return its resolved `Geometry`."""
+    """Check the arguments of a convolution against the contract; return its resolved `Geometry`."""
     x = _check_array("x", x, 4)
     w = _check_array("w", w, 4)
     if w.dtype != x.dtype:

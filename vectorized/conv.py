@@ -14,7 +14,7 @@ import numpy as np
 
 from vectorized.gather import columns, correlate, window_cells
 from vectorized.input_grad import input_gradient, input_gradient_bytes, phases, product_cells
-from vectorized.params import Spec, gradient, spec
+from vectorized.params import HALF, Spec, gradient, spec
 from vectorized.scratch import scratch
 
 CHUNK_BYTES = 4 * 2**20
@@ -49,6 +49,10 @@ def _chunk_size(s: Spec, chunk_bytes: int | None) -> int:
     return max(1, limit // max(forward, backward, 1))
 
 
+def _float32(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
+    return [None if a is None else a.astype(np.float32) for a in arrays]
+
+
 def _pad(x: np.ndarray, pads) -> np.ndarray:
     """``x`` zero-padded by ``((pt, pb), (pl, pr))``, C-contiguous, in the ``"padded"`` scratch buffer (``x``
     itself when it is C-contiguous and unpadded)."""
@@ -78,11 +82,18 @@ def conv2d(
 ) -> np.ndarray:
     """2-D cross-correlation of NHWC ``x (N, H, W, C_in)`` with HWIO ``w (KH, KW, C_in // groups, C_out)``.
 
-    Arguments as in `naive.conv2d`; ``chunk_bytes`` bounds the column buffer of one batch chunk (default
+    Arguments as in `naive.conv2d`; float16 and bfloat16 are computed in float32 and rounded once at the end.
+    ``chunk_bytes`` bounds the column buffer of one batch chunk (default
     `CHUNK_BYTES`; at least one image is processed at a time). Returns ``y (N, H_out, W_out, C_out)`` in the
     dtype of ``x``, ``H_out = (H + pt + pb - dh*(KH - 1) - 1) // sh + 1``, likewise ``W_out``.
     """
     s = spec(x, w, b, stride, padding, dilation, groups)
+    if s.dtype.name in HALF:
+        # products and sums in float32 (numpy has no fast half matrix product), the result rounded once
+        y = conv2d(*_float32(x, w, b), stride=stride, padding=padding, dilation=dilation, groups=groups,
+                   chunk_bytes=chunk_bytes)
+        with np.errstate(over="ignore"):  # past the format's range is inf, as rounding says
+            return y.astype(s.dtype)
     step = _chunk_size(s, chunk_bytes)
     wc = np.ascontiguousarray(w)
     y = np.empty((s.n, s.ho, s.wo, s.c_out), dtype=s.dtype)
@@ -112,6 +123,11 @@ def conv2d_backward(
     """
     s = spec(x, w, None, stride, padding, dilation, groups)
     dy = gradient(dy, s)
+    if s.dtype.name in HALF:
+        grads = conv2d_backward(*_float32(dy, x, w), stride=stride, padding=padding, dilation=dilation,
+                                groups=groups, chunk_bytes=chunk_bytes)
+        with np.errstate(over="ignore"):
+            return Conv2dGrads(*(g.astype(s.dtype) for g in grads))
     step = _chunk_size(s, chunk_bytes)
     wc = np.ascontiguousarray(w)
     cg, og, taps = s.c_in // s.groups, s.c_out // s.groups, s.kh * s.kw

@@ -1,4 +1,4 @@
-"""Argument checking for the take-based convolution, written apart from `naive`'s (see design.md, Independence).
+"""Argument checking for the take-based convolution, written apart from `naive`'s (see CONTRACT.md, Independence).
 
 `spec` turns the arguments of ``conv2d`` / ``conv2d_backward`` into a `Spec`: every size the computation
 needs, padding resolved to ``((pt, pb), (pl, pr))``. A broken rule raises ``ValueError`` for a value and
@@ -12,7 +12,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-FLOATS = frozenset({np.dtype("float32"), np.dtype("float64")})
+FLOATS = frozenset({"float16", "bfloat16", "float32", "float64"})
+"""Storage dtypes by name (bfloat16 is ml_dtypes'; this module does not need to import it)."""
+HALF = frozenset({"float16", "bfloat16"})
+"""Storage dtypes computed in float32 and rounded once at the end."""
 
 
 class Spec(NamedTuple):
@@ -89,8 +92,8 @@ def array(name: str, value: object, ndim: int, dtype: np.dtype | None = None) ->
     """Check that ``value`` is an ndarray of ``ndim`` dimensions and a float dtype (``dtype`` when given)."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray; got {name} of type {type(value).__name__}")
-    if dtype is None and value.dtype not in FLOATS:
-        raise TypeError(f"{name}.dtype must be float32 or float64; got {name}.dtype={value.dtype}")
+    if dtype is None and value.dtype.name not in FLOATS:
+        raise TypeError(f"{name}.dtype must be float16, bfloat16, float32 or float64; got {name}.dtype={value.dtype}")
     if dtype is not None and value.dtype != dtype:
         raise TypeError(f"{name}.dtype must equal x.dtype; got {name}.dtype={value.dtype}, x.dtype={dtype}")
     if value.ndim != ndim:
