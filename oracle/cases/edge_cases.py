@@ -12,6 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from oracle.cases.layouts import LAYOUTS
+from oracle.cases.strategies import ConvCase, fit
+from oracle.reference.precision import storage_dtype
+from oracle.targets.support import Support
+
 
 @dataclass(frozen=True)
 class EdgeCase:
@@ -23,11 +28,13 @@ class EdgeCase:
     options: dict[str, Any] = field(default_factory=dict)
     bias: bool = True
     why: str = ""
+    scale: float = 1.0
 
-    def arrays(self, dtype: np.dtype | type = np.float64, seed: int = 0):
+    def arrays(self, dtype: np.dtype | type | str = np.float64, seed: int = 0):
         """``(x, w, b, dy)`` filled from a seeded generator; ``dy`` has the shape of the forward output."""
         from oracle.geometry import Geometry
 
+        dtype = storage_dtype(np.dtype(dtype).name if not isinstance(dtype, str) else dtype)
         rng = np.random.default_rng(seed)
         geometry = Geometry.of(
             self.x_shape[1:3],
@@ -36,10 +43,10 @@ class EdgeCase:
             padding=self.options.get("padding", 0),
             dilation=self.options.get("dilation", 1),
         )
-        x = rng.standard_normal(self.x_shape).astype(dtype)
-        w = rng.standard_normal(self.w_shape).astype(dtype)
-        b = rng.standard_normal(self.w_shape[3]).astype(dtype) if self.bias else None
-        dy = rng.standard_normal((self.x_shape[0], *geometry.out, self.w_shape[3])).astype(dtype)
+        x = (rng.standard_normal(self.x_shape) * self.scale).astype(dtype)
+        w = (rng.standard_normal(self.w_shape) * self.scale).astype(dtype)
+        b = (rng.standard_normal(self.w_shape[3]) * self.scale).astype(dtype) if self.bias else None
+        dy = (rng.standard_normal((self.x_shape[0], *geometry.out, self.w_shape[3])) * self.scale).astype(dtype)
         return x, w, b, dy
 
 
@@ -74,4 +81,22 @@ EDGE_CASES: tuple[EdgeCase, ...] = (
     EdgeCase("input_1x1", (2, 1, 1, 3), (1, 1, 3, 2), {}),
     EdgeCase("input_1x1_padded", (1, 1, 1, 2), (3, 3, 2, 2), {"padding": 1}),
     EdgeCase("no_bias", (2, 5, 4, 2), (2, 2, 2, 2), {"stride": (1, 2)}, bias=False),
+    EdgeCase("large_values", (2, 4, 5, 3), (3, 2, 3, 2), {"padding": 1}, scale=300.0,
+             why="values of a few hundred: float16 results past 65504 must be inf, the others exact to a rounding"),
 )
+
+
+def edge_case_examples(support: Support | None = None) -> list[tuple[str, ConvCase]]:
+    """The named edge cases that lie inside ``support``, in every dtype it takes, as `ConvCase` values labelled
+    ``name (dtype)``; each is handed over in the next of the memory layouts (`oracle.cases.layouts`), in turn."""
+    support = support or Support()
+    cases = []
+    for number, (edge, dtype) in enumerate((e, d) for e in EDGE_CASES for d in support.dtypes):
+        x, w, b, dy = edge.arrays(dtype)
+        options = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, **edge.options}
+        memory = LAYOUTS[number % len(LAYOUTS)].name
+        case = fit(ConvCase(x, w, b, dy, **options, nan_at=tuple(max(m // 2, 0) for m in x.shape), memory=memory),
+                   support)
+        if case is not None:
+            cases.append((f"{edge.name} ({dtype})", case))
+    return cases

@@ -1,40 +1,98 @@
-"""Hypothesis strategies for convolution cases that are valid by construction (no ``.filter``).
+"""Hypothesis strategies for convolution cases that are valid by construction.
 
-`conv_cases` draws, in order: dtype, groups and channels, kernel, dilation, stride, a padding form and its pads,
-an output size, and only then the input size that yields it, ``H = (H_out - 1)*sh + span - pt - pb + extra``
-with ``0 <= extra < sh`` rows that no window reads. ``'same'`` padding depends on the input size, so there the
-input size is drawn and the pads follow. Every case is small, so the naive reference stays fast.
+`conv_cases` draws, in order: dtype, value mode, which dimension (if any) reaches far, groups and channels, the
+padding form, per axis kernel, dilation and stride, then the pads and an output size, and only then the input
+size that yields it, ``H = (H_out - 1)*sh + span - pt - pb + extra`` with ``0 <= extra < sh`` rows that no window
+reads. ``'same'`` padding depends on the input size, so there the input size is drawn and the pads follow, by the
+variant's convention.
 
-Values come in two modes. *exact*: small integers, so every sum is exact in float32 and float64 and any
-correct implementation must agree to the bit. *real*: floats, compared under `oracle.reference.tolerance`. An array is
-a sparse set of elements drawn one by one by Hypothesis, plus a pseudo-random background (from a drawn seed)
-kept on a drawn number of elements: dense and cheap to draw, yet every part of it shrinks to zero, so a minimal
-failing case is mostly zeros and points at one input pixel and one weight.
+**Sizes.** Most cases are small: fast to run and readable when they fail. In about half of them one dimension
+*reaches*: it is drawn from the sizes where fast kernels block and leave tails (`BLOCK_SIZES`: 1-9, 15-17, 31-33,
+63-65 channels, output rows or columns; kernels up to 7; strides and dilations up to 17; padding up to 17, past the
+kernel; N up to 17), the others stay small, so a case never grows in two directions at once and the loops of
+`naive` stay quick on it. Sizes shrink towards the small ones, so a channel-tail bug is reported at the smallest
+channel count that shows it.
+
+**Values** come in two modes. *exact*: small integers, so every sum is exact and any correct implementation must
+agree to the bit (in float16 and bfloat16 only where every partial sum fits the format, see
+`oracle.reference.tolerance`). *real*: floats, compared under the tolerance model; in float16, scaled up by a
+drawn factor (shrinking to 1) so that some results overflow to inf. An array is a sparse set of elements drawn one
+by one by Hypothesis, plus a pseudo-random background (from a drawn seed) kept on a drawn number of elements:
+dense and cheap to draw, yet every part of it shrinks to zero, so a minimal failing case is mostly zeros and points
+at one input pixel and one weight. Every value is one of the storage format's.
+
+**Declarations.** Nothing outside the variant's `Support` is drawn: its dtypes, options and their forms (an int
+where it takes one stride for both axes), its ``'same'`` convention, square inputs or kernels, symmetric padding,
+strides that tile the input exactly, its batch limits.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from oracle.geometry import Geometry
-from oracle.targets.variant import Support, padding_form
+from oracle.cases.layouts import LAYOUTS
+from oracle.geometry import Geometry, as_pair
+from oracle.reference.precision import Precision, storage_dtype
+from oracle.targets.support import Support
+from oracle.targets.variant import padding_form
 
 EXACT_RANGE = 3
-"""Exact mode draws integers in ``[-3, 3]`` (sparse) plus ``[-3, 3]`` (background): every sum stays below 2**24."""
+"""Exact mode draws integers in ``[-3, 3]`` (sparse) plus ``[-3, 3]`` (background)."""
 
+BLOCK_SIZES = (*range(1, 10), 15, 16, 17, 31, 32, 33, 63, 64, 65)
+"""Sizes at the block boundaries of fast kernels: every size below 10, and each side of 16, 32 and 64."""
+
+
+def favour(*bands: tuple[tuple[int, ...], int]) -> tuple[int, ...]:
+    """Sizes with weights, ascending: each ``(sizes, weight)`` band repeated ``weight`` times. Drawn with
+    ``sampled_from``, a band of weight 3 comes three times as often, and shrinking still walks down to the smallest
+    size that fails."""
+    return tuple(sorted(size for sizes, weight in bands for size in sizes * weight))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far each dimension may reach when it is the one that does (one per case at most): the block sizes,
+    the far ones favoured, so that a default check (100 cases per property, each property its own cases) reaches
+    every size class (`case_classes`)."""
+
+    channels: tuple[int, ...] = favour((tuple(range(1, 10)), 1), ((15, 16, 17), 2), ((31, 32, 33), 3),
+                                       ((63, 64, 65), 4))
+    groups: tuple[int, ...] = favour((tuple(range(1, 10)), 1), ((15, 16, 17), 2), ((31, 32, 33), 3),
+                                     ((63, 64, 65), 4))
+    batch: tuple[int, ...] = favour((tuple(range(0, 10)), 1), ((15, 16, 17), 3))
+    out: tuple[int, ...] = favour((tuple(range(1, 10)), 1), ((15, 16, 17), 2), ((31, 32, 33), 4))
+    kernel: tuple[int, ...] = favour((tuple(range(1, 7)), 1), ((7,), 3))
+    stride: tuple[int, ...] = favour((tuple(range(1, 10)), 1), ((15, 16, 17), 2))
+    dilation: tuple[int, ...] = favour((tuple(range(1, 10)), 1), ((15, 16, 17), 2))
+    pad: tuple[int, ...] = favour((tuple(range(0, 10)), 1), ((15, 16, 17), 2))
+
+
+REACH = Reach()
+DIMENSIONS = ("C_in per group", "C_out per group", "groups", "N", "H_out", "W_out", "KH", "KW", "sh", "sw", "dh",
+              "dw", "padding")
+"""The dimensions that may reach, as `case_classes` names them."""
 
 
 @dataclass(frozen=True)
 class ConvCase:
-    """One drawn convolution: arrays ``x (N, H, W, C_in)``, ``w (KH, KW, C_in // groups, C_out)``,
-    ``b (C_out,)`` or None, ``dy (N, H_out, W_out, C_out)``, the options in the form the variant receives, and
-    whether the values are exact (small integers)."""
+    """One drawn convolution.
+
+    Arrays: ``x (N, H, W, C_in)``, ``w (KH, KW, C_in // groups, C_out)``, ``b (C_out,)`` or None,
+    ``dy (N, H_out, W_out, C_out)``, all in the storage dtype. Options in the form the variant receives them
+    (`options`) and resolved for a reference (`reference_options`: pairs, explicit pads). ``exact``: the values are
+    small integers. ``same``: the ``'same'`` convention the variant declares. ``precision``: how it computes this
+    dtype (None: what the dtype alone implies). ``nan_at``: where the NaN and inf properties put their value;
+    ``memory``: the memory layout (of `oracle.cases.layouts.LAYOUTS`) the memory-layouts property hands it over in.
+    """
 
     x: np.ndarray = field(repr=False)
     w: np.ndarray = field(repr=False)
@@ -46,48 +104,128 @@ class ConvCase:
     groups: int = 1
     exact: bool = False
     nan_at: tuple[int, int, int, int] = (0, 0, 0, 0)
+    same: str = "upper"
+    precision: Precision | None = field(default=None, repr=False)
+    memory: str = "Fortran order"
 
     @property
     def options(self) -> dict[str, Any]:
+        """The keyword arguments the variant receives."""
         return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation, "groups": self.groups}
+
+    @property
+    def reference_options(self) -> dict[str, Any]:
+        """The same convolution for a reference: strides and dilations as pairs, padding as ``((pt, pb), (pl,
+        pr))`` (``'same'`` resolved by the variant's convention)."""
+        g = self.geometry
+        return {"stride": g.stride, "padding": g.pads, "dilation": g.dilation, "groups": self.groups}
 
     @property
     def dtype(self) -> np.dtype:
         return self.x.dtype
 
     @property
+    def computation(self) -> Precision:
+        """`precision`, or what the storage dtype alone implies."""
+        return self.precision or Precision(self.dtype.name)
+
+    @property
     def geometry(self) -> Geometry:
         return Geometry.of(self.x.shape[1:3], self.w.shape[:2], stride=self.stride, padding=self.padding,
-                           dilation=self.dilation)
+                           dilation=self.dilation, same=self.same)
+
+    def replace(self, **changes: Any) -> ConvCase:
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return ConvCase(**{**values, **changes})
 
     def __repr__(self) -> str:
         bias = "no bias" if self.b is None else "bias"
         mode = "exact" if self.exact else "real"
+        same = f" ({self.same})" if self.padding == "same" and self.same != "upper" else ""
         return (f"ConvCase(x.shape={self.x.shape}, w.shape={self.w.shape}, {self.dtype.name}, {bias}, "
-                f"stride={self.stride!r}, padding={self.padding!r}, dilation={self.dilation!r}, "
+                f"stride={self.stride!r}, padding={self.padding!r}{same}, dilation={self.dilation!r}, "
                 f"groups={self.groups}, {mode} values)")
 
 
-def _pair_option(draw, label: str, value: tuple[int, int]) -> Any:
-    """An int when both axes agree and a coin says so, else the pair (both forms are part of the contract)."""
-    if value[0] == value[1] and draw(st.booleans(), label=f"{label} as int"):
+def precision_of(support: Support, dtype: str) -> Precision:
+    """How ``support`` declares it computes ``dtype``."""
+    return Precision(dtype, support.for_dtype("input_rounding", dtype), support.for_dtype("accumulation", dtype),
+                     support.for_dtype("output_rounding", dtype), support.error, support.rounds_partials)
+
+
+def fit(case: ConvCase, support: Support) -> ConvCase | None:
+    """``case`` as a variant with ``support`` receives it (options in the forms it takes, its ``'same'`` and its
+    precision; the bias dropped where it has none), or None where the case lies outside its declaration."""
+    if case.dtype.name not in support.dtypes or (case.groups != 1 and not support.groups):
+        return None
+    options = {}
+    for name in ("stride", "dilation"):
+        pair, declared = as_pair(getattr(case, name)), getattr(support, name)
+        if (declared == "int" and pair[0] != pair[1]) or (declared is False and pair != (1, 1)):
+            return None
+        options[name] = getattr(case, name) if declared is True else pair[0]
+    if padding_form(case.padding) not in support.padding:
+        return None
+    fitted = case.replace(b=case.b if support.bias else None, same=support.same, **options)
+    g = fitted.geometry
+    n, h, w = case.x.shape[:3]
+    kh, kw = case.w.shape[:2]
+    rejected = (
+        (case.padding == "same" and support.same == "torch" and g.stride != (1, 1))
+        or (not support.asymmetric_padding and any(a != b for a, b in g.pads))
+        or (not support.leftover_rows and any((p - e) % s for p, e, s in zip(g.padded, g.span, g.stride)))
+        or ("input" in support.square and h != w) or ("kernel" in support.square and kh != kw)
+        or n < support.min_batch or (support.max_batch is not None and n > support.max_batch)
+        or min(g.out) < 1
+    )
+    if rejected:
+        return None
+    if fitted.dy.shape[1:3] != g.out:  # another 'same' convention gives another output size
+        fitted = fitted.replace(dy=np.resize(case.dy, (n, *g.out, case.dy.shape[3])))
+    precision = precision_of(support, case.dtype.name)
+    return fitted.replace(precision=None if precision.plain else precision)
+
+
+def _option(draw, label: str, value: tuple[int, int], declared: bool | str) -> Any:
+    """An int when both axes agree, unless a coin asks for the pair; always an int where the variant takes one
+    (declared ``'int'`` or unsupported). The coin is drawn every time, so shrinking a pair to equal values keeps
+    the rest of the case in place, and it shrinks to the plainest form, the int."""
+    as_pair = draw(st.booleans(), label=f"{label} as a pair")
+    if declared is not True or (value[0] == value[1] and not as_pair):
         return value[0]
     return value
 
 
-def _values(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact: bool) -> np.ndarray:
-    """An array: sparse elements drawn one by one, plus a pseudo-random background on ``kept`` elements.
+def _dimension(draw, label: str, low: int, high: int, far: tuple[int, ...], reaching: bool,
+               least: int = 0, most: int | None = None) -> int:
+    """A small size in ``low..high``, or one of ``far`` when this dimension is the one that reaches; both kept
+    within ``least..most``."""
+    if reaching:
+        values = [v for v in far if v >= least and (most is None or v <= most)]
+        return draw(st.sampled_from(values or [max(least, low)]), label=label)
+    high = high if most is None else min(high, most)
+    return draw(st.integers(max(low, least), max(high, max(low, least))), label=label)
+
+
+def _values(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact: bool, scale: float = 1.0
+            ) -> np.ndarray:
+    """An array: sparse elements drawn one by one, plus a pseudo-random background on ``kept`` elements, times
+    ``scale``, every value one of ``dtype``'s.
 
     ``kept`` (how many background elements survive) and every drawn element shrink to 0, so the shrinker can
-    thin a dense array down to the one pixel a failure needs.
+    thin a dense array down to the one pixel a failure needs. Scaled arrays (the float16 overflow cases) keep their
+    whole background: dense large values, so that sums do overflow.
     """
     if exact:
         elements = st.integers(-EXACT_RANGE, EXACT_RANGE).map(float)
+        work = np.dtype(np.float64)
     else:
-        elements = st.floats(-2, 2, width=32 if dtype == np.float32 else 64, allow_subnormal=False)
-    values = draw(hnp.arrays(dtype, shape, elements=elements, fill=st.just(0.0)), label=label)
+        width = {"float16": 16, "float64": 64}.get(dtype.name, 32)
+        work = np.dtype(f"float{width}")
+        elements = st.floats(-2, 2, width=width, allow_subnormal=False)
+    values = draw(hnp.arrays(work, shape, elements=elements, fill=st.just(0.0)), label=label).astype(np.float64)
     size = math.prod(shape)
-    kept = draw(st.integers(0, size), label=f"{label} background elements kept") if size else 0
+    kept = size if scale > 1 else draw(st.integers(0, size), label=f"{label} background elements kept") if size else 0
     if kept:
         rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label=f"{label} background seed"))
         if exact:
@@ -95,8 +233,8 @@ def _values(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact: bo
         else:
             background = rng.standard_normal(size)
         background[rng.permutation(size)[kept:]] = 0.0
-        values = (values + background.reshape(shape)).astype(dtype)
-    return values
+        values = values + background.reshape(shape)
+    return (values * scale).astype(dtype)
 
 
 def _check_bound(name: str, value: object, least: int) -> None:
@@ -108,8 +246,9 @@ def _check_bound(name: str, value: object, least: int) -> None:
 
 def conv_cases(
     *,
-    support: Support | None = None,
+    support: Support | Mapping[str, Any] | None = None,
     exact: bool | None = None,
+    reach: bool = True,
     max_kernel: int = 3,
     max_stride: int = 3,
     max_dilation: int = 2,
@@ -120,91 +259,167 @@ def conv_cases(
     """Valid convolution cases inside ``support``.
 
     Args:
-        support: what the variant under test supports; nothing outside it is drawn.
+        support: what the variant under test declares (a `Support` or a dict of its fields); nothing outside it
+            is drawn.
         exact: True for exact (small integer) values, False for real ones, None to draw either.
+        reach: let one dimension per case reach the block sizes of `Reach` (False: every case small).
         max_kernel, max_stride, max_dilation, max_pad, max_out: per-axis upper bounds of KH/KW, strides,
-            dilations, each pad, and H_out/W_out.
-        max_group_channels: upper bound of input and output channels per group.
+            dilations, each pad, and H_out/W_out in the small cases.
+        max_group_channels: upper bound of input and output channels per group in the small cases.
     """
-    if support is not None and not isinstance(support, Support):
-        raise TypeError(f"support must be an oracle.Support; got support of type {type(support).__name__}")
+    if support is not None and not isinstance(support, (Support, Mapping)):
+        raise TypeError("support must be an oracle.Support or a dict of its fields; "
+                        f"got support of type {type(support).__name__}")
     if exact not in (None, True, False):
         raise TypeError(f"exact must be True, False or None; got exact={exact!r}")
+    if not isinstance(reach, bool):
+        raise TypeError(f"reach must be True or False; got reach={reach!r}")
     for name, value in (("max_kernel", max_kernel), ("max_stride", max_stride), ("max_dilation", max_dilation),
                         ("max_out", max_out), ("max_group_channels", max_group_channels)):
         _check_bound(name, value, 1)
     _check_bound("max_pad", max_pad, 0)
-    return _conv_cases(support or Support(), exact, max_kernel, max_stride, max_dilation, max_pad, max_out,
-                       max_group_channels)
+    small = {"kernel": max_kernel, "stride": max_stride, "dilation": max_dilation, "pad": max_pad, "out": max_out,
+             "channels": max_group_channels}
+    return _conv_cases(Support.of(support), exact, reach, small)
 
 
 @st.composite
-def _conv_cases(draw, support: Support, exact: bool | None, max_kernel: int, max_stride: int, max_dilation: int,
-                max_pad: int, max_out: int, max_group_channels: int) -> ConvCase:
-    dtype = np.dtype(draw(st.sampled_from(sorted(support.dtypes, reverse=True)), label="dtype"))
+def _conv_cases(draw, support: Support, exact: bool | None, reach: bool, small: dict[str, int]) -> ConvCase:
+    dtype_name = draw(st.sampled_from(sorted(support.dtypes, key=_dtype_order)), label="dtype")
+    dtype = storage_dtype(dtype_name)
+    precision = precision_of(support, dtype_name)
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
-    groups = draw(st.integers(1, 3), label="groups") if support.groups else 1
-    c_in = groups * draw(st.integers(1, max_group_channels), label="C_in per group")
-    c_out = groups * draw(st.integers(1, max_group_channels), label="C_out per group")
-    kernel = tuple(draw(st.integers(1, max_kernel), label=f"K{axis}") for axis in "HW")
-    dilation = tuple(draw(st.integers(1, max_dilation if support.dilation else 1), label=f"d{axis}")
-                     for axis in "hw")
-    stride = tuple(draw(st.integers(1, max_stride if support.stride else 1), label=f"s{axis}") for axis in "hw")
+    reaching = draw(st.sampled_from(["none"] * len(DIMENSIONS) + list(DIMENSIONS)), label="reaching") \
+        if reach else "none"
+
+    def dim(label: str, low: int, high: int, far: tuple[int, ...], name: str, **limits: int) -> int:
+        return _dimension(draw, label, low, high, far, reaching == name, **limits)
+
+    groups = dim("groups", 1, 3, REACH.groups, "groups") if support.groups else 1
+    c_in = groups * dim("C_in per group", 1, small["channels"], REACH.channels, "C_in per group")
+    c_out = groups * dim("C_out per group", 1, small["channels"], REACH.channels, "C_out per group")
     form = draw(st.sampled_from(support.padding), label="padding form")
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-
-    if form == "same":
-        size = tuple(draw(st.integers(1, max_out * s), label=f"{axis} for 'same'") for axis, s in zip("HW", stride))
-        padding: Any = "same"
-    else:
-        if form == "valid":
-            pads = ((0, 0), (0, 0))
-        elif form == "int":
-            p = draw(st.integers(0, max_pad), label="padding")
-            pads = ((p, p), (p, p))
-        elif form == "pair":
-            ph, pw = (draw(st.integers(0, max_pad), label=f"padding {axis}") for axis in "hw")
-            pads = ((ph, ph), (pw, pw))
+    mirror = "input" in support.square  # a square input: both axes drawn alike
+    axes: list[dict[str, int]] = [{}, {}]
+    for axis, a in zip("HW", axes):
+        if axis == "W" and (mirror or "kernel" in support.square):
+            a["kernel"] = axes[0]["kernel"]
         else:
-            pads = tuple(tuple(draw(st.integers(0, max_pad), label=f"pad {side}") for side in sides)
-                         for sides in (("top", "bottom"), ("left", "right")))
-        padding = {"valid": "valid", "int": pads[0][0], "pair": (pads[0][0], pads[1][0]), "sides": pads}[form]
-        size = []
-        for axis, s, e, (before, after) in zip("HW", stride, span, pads):
-            extra = draw(st.integers(0, s - 1), label=f"{axis} rows no window reads")
-            # smallest output size that leaves the input at least one row: H >= 1
-            least = max(1, math.ceil((1 + before + after - e - extra) / s) + 1)
-            out = draw(st.integers(least, least + max_out - 1), label=f"{axis}_out")
-            size.append((out - 1) * s + e - before - after + extra)
-        size = tuple(size)
+            a["kernel"] = dim(f"K{axis}", 1, small["kernel"], REACH.kernel, f"K{axis}")
+    for key, declared, far in (("dilation", support.dilation, REACH.dilation),
+                               ("stride", support.stride, REACH.stride)):
+        torch_same = key == "stride" and form == "same" and support.same == "torch"
+        most = 1 if declared is False or torch_same else None
+        axes[0][key] = dim(f"{key[0]}h", 1, small[key], far, f"{key[0]}h", most=most)
+        alike = declared == "int" or most == 1 or mirror
+        axes[1][key] = axes[0][key] if alike else dim(f"{key[0]}w", 1, small[key], far, f"{key[0]}w")
 
-    # N = 0 one time in eight or so; shrinks to N = 1
-    batches = [1 + i % support.max_batch for i in range(7)] + [0]
-    n = draw(st.sampled_from(batches), label="N")
-    geometry = Geometry.of(size, kernel, stride=stride, padding=padding, dilation=dilation)
+    padding, size = _padding_and_size(draw, form, axes, support, small, reaching)
+    kernel = (axes[0]["kernel"], axes[1]["kernel"])
+    stride = (axes[0]["stride"], axes[1]["stride"])
+    dilation = (axes[0]["dilation"], axes[1]["dilation"])
+    geometry = Geometry.of(size, kernel, stride=stride, padding=padding, dilation=dilation, same=support.same)
+    if not support.asymmetric_padding:
+        assume(all(a == b for a, b in geometry.pads))  # 'same' with an odd total padding
     assert min(geometry.out) >= 1 and min(size) >= 1, "strategy built an invalid geometry"
-    x = _values(draw, "x", (n, *size, c_in), dtype, is_exact)
-    w = _values(draw, "w", (*kernel, c_in // groups, c_out), dtype, is_exact)
-    b = _values(draw, "b", (c_out,), dtype, is_exact) if support.bias and draw(st.booleans(), label="bias") else None
-    dy = _values(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact)
+
+    most_batch = support.max_batch if support.max_batch is not None else max(REACH.batch)
+    if reaching == "N":
+        n = _dimension(draw, "N", 0, 0, REACH.batch, True, least=support.min_batch, most=most_batch)
+    else:
+        # N = 0 one time in eight or so; shrinks to N = 1
+        batches = [b for b in [1, 2, 1, 2, 1, 2, 1, 0] if support.min_batch <= b <= most_batch]
+        n = draw(st.sampled_from(batches or [support.min_batch]), label="N")
+    scale = 1.0
+    if not is_exact and "float16" in (precision.result.name, precision.accumulation):
+        scale = draw(st.sampled_from([1.0, 1.0, 256.0, 1024.0]), label="magnitude (float16 overflow)")
+    x = _values(draw, "x", (n, *size, c_in), dtype, is_exact, scale)
+    w = _values(draw, "w", (*kernel, c_in // groups, c_out), dtype, is_exact, scale)
+    with_bias = support.bias and draw(st.booleans(), label="bias")
+    b = _values(draw, "b", (c_out,), dtype, is_exact, scale) if with_bias else None
+    dy = _values(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact, scale)
     nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
+    memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
     return ConvCase(
         x, w, b, dy,
-        stride=_pair_option(draw, "stride", stride),
+        stride=_option(draw, "stride", stride, support.stride),
         padding=padding,
-        dilation=_pair_option(draw, "dilation", dilation),
+        dilation=_option(draw, "dilation", dilation, support.dilation),
         groups=groups,
         exact=is_exact,
         nan_at=nan_at,
+        same=support.same,
+        precision=None if precision.plain else precision,
+        memory=memory,
     )
 
 
+def _dtype_order(name: str) -> int:
+    """Draw order of dtypes: shrinking goes to the first, float64, where errors are smallest and reports plainest."""
+    return ("float64", "float32", "float16", "bfloat16").index(name)
+
+
+def _padding_and_size(draw, form: str, axes: list[dict[str, int]], support: Support, small: dict[str, int],
+                      reaching: str) -> tuple[Any, tuple[int, int]]:
+    """The padding argument and the input size ``(H, W)`` that yield a drawn output size (module docstring)."""
+    spans = [a["dilation"] * (a["kernel"] - 1) + 1 for a in axes]
+    if form == "same":
+        size = []
+        for axis, a, span in zip("HW", axes, spans):
+            if axis == "W" and "input" in support.square:
+                size.append(size[0])  # the axes are drawn alike
+                continue
+            out = _dimension(draw, f"{axis}_out", 1, small["out"], REACH.out, reaching == f"{axis}_out")
+            s = a["stride"]
+            # H = (H_out - 1)*s + r, 1 <= r <= s, gives ceil(H / s) = H_out; r <= span leaves no unread row
+            last = s if support.leftover_rows else max(1, min(s, span))
+            r = draw(st.integers(1, last), label=f"{axis} rows in the last stride")
+            size.append((out - 1) * s + r)
+        return "same", (size[0], size[1])
+
+    mirror = "input" in support.square
+
+    def pad(label: str) -> int:
+        return _dimension(draw, label, 0, small["pad"], REACH.pad, reaching == "padding")
+
+    if form == "valid":
+        pads = ((0, 0), (0, 0))
+    elif form == "int":
+        p = pad("padding")
+        pads = ((p, p), (p, p))
+    elif form == "pair":
+        ph = pad("padding h")
+        pw = ph if mirror else pad("padding w")
+        pads = ((ph, ph), (pw, pw))
+    else:
+        sides = []
+        for names in (("top", "bottom"), ("left", "right")):
+            before = pad(f"pad {names[0]}")
+            after = before if not support.asymmetric_padding else pad(f"pad {names[1]}")
+            sides.append((before, after))
+        pads = (sides[0], sides[0] if mirror else sides[1])
+    size: list[int] = []
+    for axis, a, span, (before, after) in zip("HW", axes, spans, pads):
+        s = a["stride"]
+        if axis == "W" and mirror:
+            size.append(size[0])  # the axes are drawn alike
+            continue
+        extra = draw(st.integers(0, s - 1), label=f"{axis} rows no window reads") if support.leftover_rows else 0
+        # smallest output size that leaves the input at least one row: H >= 1
+        least = max(1, math.ceil((1 + before + after - span - extra) / s) + 1)
+        out = _dimension(draw, f"{axis}_out", least, least + small["out"] - 1, REACH.out, reaching == f"{axis}_out",
+                         least=least)
+        size.append((out - 1) * s + span - before - after + extra)
+    padding = {"valid": "valid", "int": pads[0][0], "pair": (pads[0][0], pads[1][0]), "sides": pads}[form]
+    return padding, (size[0], size[1])
+
+
 def case_classes(case: ConvCase) -> set[str]:
-    """The edge-case classes a case belongs to, for the meta-test that shows each is reached."""
+    """The edge-case and size classes a case belongs to, for the meta-tests that show each is reached."""
     g = case.geometry
     classes = {f"padding:{padding_form(case.padding)}", case.dtype.name, "exact" if case.exact else "real"}
     n, h, w, c_in = case.x.shape
-    kh, kw, _, c_out = case.w.shape
+    kh, kw, c_group, c_out = case.w.shape
     pads = [p for side in g.pads for p in side]
     checks = {
         "N=0": n == 0,
@@ -221,5 +436,17 @@ def case_classes(case: ConvCase) -> set[str]:
         "kernel fills padded input": any(p == e for p, e in zip(g.padded, g.span)),
         "asymmetric padding": any(a != b for a, b in g.pads),
         "window of padding only": bool(g.all_padding_windows(0) or g.all_padding_windows(1)),
+        # sizes where kernels block (the reach)
+        "C_in per group > 64": c_group > 64,
+        "C_out > 64": c_out > 64,
+        "H_out or W_out > 32": max(g.out) > 32,
+        "N > 8": n > 8,
+        "kernel 7": max(kh, kw) == 7,
+        "stride > 4": max(g.stride) > 4,
+        "dilation > 3": max(g.dilation) > 3,
+        "padding > 8": max(pads) > 8,
+        "padding > kernel": any(p > k for p, k in zip(pads, (kh, kh, kw, kw))),
+        "channel tail of 4": c_in > 4 and c_in % 4 != 0,
+        "groups > 8": case.groups > 8,
     }
     return classes | {name for name, hit in checks.items() if hit}
