@@ -3,7 +3,8 @@ quietly or raises `oracle.properties.compare.Mismatch` with one line saying what
 
 They are the same whether run by the test suite (``tests/test_properties.py``) or by ``conv-oracle check``:
 `values` (the results against the reference, and the adjoint identities), `contract` (shapes, dtypes, inputs
-unmodified, fresh results), `ieee` (NaN and inf propagation), and `bad_inputs` (the table of bad arguments).
+unmodified, fresh results), `memory` (memory layouts, call history), `ieee` (NaN and inf propagation), and
+`bad_inputs` (the table of bad arguments).
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from oracle.cases.strategies import ConvCase
 from oracle.properties.bad_inputs import bad_input
 from oracle.properties.contract import fresh_results, inputs_unmodified, shapes_and_dtypes
 from oracle.properties.ieee import inf_propagation, nan_propagation
+from oracle.properties.memory import call_history, memory_layouts
 from oracle.properties.values import adjoint, forward, gradient, references_agree
 from oracle.targets.variant import Variant
 
 
 @dataclass(frozen=True)
 class Property:
+    """A named property: ``check(variant, case, reference)``; ``backward`` when it needs ``conv2d_backward``,
+    ``nan`` when it needs exact NaN and inf propagation."""
+
     name: str
     check: Callable[[Variant, ConvCase, Any], None]
     backward: bool = False
@@ -41,15 +46,19 @@ PROPERTIES: tuple[Property, ...] = (
     Property("shapes and dtypes", shapes_and_dtypes),
     Property("inputs unmodified", inputs_unmodified),
     Property("fresh results", fresh_results),
+    Property("memory layouts", memory_layouts),
+    Property("call history", call_history),
     Property("NaN propagation", nan_propagation, nan=True),
     Property("inf propagation", inf_propagation, nan=True),
 )
-"""The case-driven properties, in report order. `bad_input` and `references_agree` run beside them."""
+"""The case-driven properties, in report order. The block sweep, `bad_input` and `references_agree` run beside
+them."""
 
 
 def applicable(prop: Property, variant: Variant) -> bool:
-    return not (prop.backward and variant.conv2d_backward is None) and not (prop.nan and not variant.support.nan)
+    return not (prop.backward and not variant.offers("conv2d_backward")) and not (prop.nan and not variant.support.nan)
 
 
-__all__ = ["PROPERTIES", "Property", "adjoint", "applicable", "bad_input", "forward", "fresh_results", "gradient",
-           "inf_propagation", "inputs_unmodified", "nan_propagation", "references_agree", "shapes_and_dtypes"]
+__all__ = ["PROPERTIES", "Property", "adjoint", "applicable", "bad_input", "call_history", "forward",
+           "fresh_results", "gradient", "inf_propagation", "inputs_unmodified", "memory_layouts", "nan_propagation",
+           "references_agree", "shapes_and_dtypes"]

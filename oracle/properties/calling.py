@@ -1,43 +1,58 @@
-"""Calling a variant on a case: an exception it raises on a valid case is itself a failure."""
+"""Calling a variant on a case: an exception it raises on a valid case is itself a failure, reported with the
+file and line in the variant's own code where it was raised."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from oracle.cases.strategies import ConvCase
 from oracle.properties.compare import Mismatch, describe_call
-from oracle.targets.variant import Variant
+from oracle.targets.variant import Arrange, Variant
 
 
 def call_text(case: ConvCase, function: str) -> str:
+    """``conv2d(x.shape=..., w.shape=..., float32, bias, stride=..., ...)`` for a failure line."""
     return describe_call(function, case.x.shape, case.w.shape, case.options, dtype=case.dtype,
                          bias=case.b is not None)
 
 
-def exact(variant: Variant, case: ConvCase) -> bool:
-    return case.exact and variant.support.error == "elementwise"
+def exact(case: ConvCase) -> bool:
+    """Whether the case's values are exact and the variant is judged element by element (a normwise method is
+    never exact)."""
+    return case.exact and case.computation.error == "elementwise"
 
 
-def run(variant: Variant, case: ConvCase, function: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the variant; an exception it raises on a valid case is itself a failure."""
-    fn = variant.conv2d if function == "conv2d" else variant.conv2d_backward
+def invoke(variant: Variant, case: ConvCase, function: str, passed: list[Any]) -> Any:
+    """Call the variant's own ``function`` on arguments already in its layout; what it raises on a valid case
+    (``SystemExit`` included) becomes a `Mismatch` that says where."""
     try:
-        return fn(*args, **case.options, **kwargs)
-    except Exception as error:
-        raise Mismatch(f"{function} raised {type(error).__name__}: {error} [{call_text(case, function)}]",
-                       name=function, stage="raised") from error
+        return variant.functions[function](*passed, **case.options)
+    except (Exception, SystemExit) as error:
+        where = variant.origin.raised_at(error.__traceback__)
+        at = f" at {where}" if where else ""
+        raise Mismatch(f"{function} raised {type(error).__name__}: {error}{at} [{call_text(case, function)}]",
+                       name=function, stage="raised", raised_at=where) from error
 
 
-def grads(variant: Variant, case: ConvCase, x=None, w=None, dy=None) -> tuple[Any, Any, Any]:
+def run(variant: Variant, case: ConvCase, function: str, *args: Any,
+        arrange: Arrange | Sequence[Arrange | None] | None = None) -> Any:
+    """``function`` on contract-layout ``args`` (each passed through ``arrange`` in the variant's layout), its
+    results back in the contract's layout."""
+    return variant.results(function, invoke(variant, case, function, variant.arguments(function, args, arrange)))
+
+
+def grads(variant: Variant, case: ConvCase, dy: np.ndarray | None = None, x: np.ndarray | None = None,
+          w: np.ndarray | None = None, arrange: Arrange | Sequence[Arrange | None] | None = None
+          ) -> tuple[Any, Any, Any]:
+    """``(dx, dw, db)`` of ``conv2d_backward`` (the case's arrays unless others are given)."""
+    dy = case.dy if dy is None else dy
     x = case.x if x is None else x
     w = case.w if w is None else w
-    dy = case.dy if dy is None else dy
-    grads = run(variant, case, "conv2d_backward", dy, x, w)
-    try:
-        dx, dw, db = grads
-    except (TypeError, ValueError):
-        raise Mismatch(f"conv2d_backward returned {type(grads).__name__}, but should return (dx, dw, db) "
-                       f"[{call_text(case, 'conv2d_backward')}]", name="grads", stage="type") from None
-    return dx, dw, db
-
-
+    returned = run(variant, case, "conv2d_backward", dy, x, w, arrange=arrange)
+    if not (isinstance(returned, tuple) and len(returned) == 3):
+        raise Mismatch(f"conv2d_backward returned {type(returned).__name__}, but should return (dx, dw, db) "
+                       f"[{call_text(case, 'conv2d_backward')}]", name="grads", stage="type")
+    return returned

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from oracle.reference.tolerance import INF, MAYBE_INF, Bound
+from oracle.reference.truth import Expected
+
 
 class Mismatch(AssertionError):
     """A result that is not what it should be. ``line`` is the one-line verdict; ``bad`` marks every element
     outside its bound (None when the shape or dtype was already wrong)."""
 
     def __init__(self, line: str, *, name: str, stage: str, bad: np.ndarray | None = None,
-                 values: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+                 values: tuple[np.ndarray, np.ndarray, Bound] | None = None, raised_at: str | None = None):
         super().__init__(line)
         self.line, self.name, self.stage, self.bad = line, name, stage, bad
         self.values = values  # (actual, expected, bound) as float64, for a value mismatch
+        self.raised_at = raised_at  # where the variant raised, for a failure that is an exception of its own
+
+    def retitle(self, line: str) -> Mismatch:
+        """Replace the one-line verdict (keeping everything else)."""
+        self.line = line
+        self.args = (line,)
+        return self
 
     def differences(self, limit: int = 10) -> list[str]:
         """One line per differing element (the first ``limit``): index, value, truth, error and bound."""
@@ -26,15 +36,25 @@ class Mismatch(AssertionError):
         actual, expected, bound = self.values
         lines = []
         for idx in map(tuple, np.argwhere(self.bad)[:limit]):
-            err = abs(actual[idx] - expected[idx])
-            lines.append(f"{self.name}[{_index(idx)}] = {actual[idx]:.9g}, should be {expected[idx]:.9g} "
-                         f"(|err| {err:.1e}, bound {bound[idx]:.1e})")
+            with np.errstate(invalid="ignore"):
+                err = abs(actual[idx] - expected[idx])
+            lines.append(f"{self.name}[{_index(idx)}] = {actual[idx]:.9g}, should be {_should(expected, bound, idx)} "
+                         f"(|err| {err:.1e}, bound {bound.describe(idx)})")
         more = int(self.bad.sum()) - len(lines)
         return lines + ([f"... and {more} more"] if more > 0 else [])
 
 
 def _index(idx: tuple[int, ...]) -> str:
     return ",".join(str(int(i)) for i in idx)
+
+
+def _should(expected: np.ndarray, bound: Bound, idx: tuple[int, ...]) -> str:
+    value = float(expected[idx])
+    if bound.inf is not None and bound.inf[idx] == INF:
+        return f"{'-' if value < 0 else '+'}inf (the exact {value:.6g} overflows)"
+    if bound.inf is not None and bound.inf[idx] == MAYBE_INF:
+        return f"{value:.6g} or inf (near the overflow)"
+    return f"{value:.6g}"
 
 
 def check_shape_dtype(name: str, actual: object, shape: tuple[int, ...], dtype: np.dtype, call: str) -> None:
@@ -50,29 +70,49 @@ def check_shape_dtype(name: str, actual: object, shape: tuple[int, ...], dtype: 
                        stage="dtype")
 
 
-def assert_close(
-    name: str, actual: object, expected: np.ndarray, bound: np.ndarray, *, dtype: np.dtype, call: str
-) -> None:
-    """Fail with a `Mismatch` unless ``actual`` has ``expected``'s shape, ``dtype``, and every
-    ``|actual - expected| <= bound`` (NaN must meet NaN; a bound of 0 asks for equality)."""
-    check_shape_dtype(name, actual, expected.shape, np.dtype(dtype), call)
+def within(actual: np.ndarray, expected: np.ndarray, bound: Bound) -> np.ndarray:
+    """Elementwise: ``|actual - expected| <= bound``, NaN meets NaN, and inf where `Bound.inf` asks for or allows it."""
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        err = np.abs(a - e)
-        ok = (err <= bound) | (np.isnan(a) & np.isnan(e)) | (a == e)
+        ok = (np.abs(a - e) <= bound.total) | (np.isnan(a) & np.isnan(e)) | (a == e)
+    if bound.inf is not None:
+        signed_inf = np.isinf(a) & (np.sign(a) == np.sign(e))
+        ok = np.where(bound.inf == INF, signed_inf, ok)
+        ok |= (bound.inf == MAYBE_INF) & (signed_inf | np.isnan(a) | np.isinf(a))
+    return ok
+
+
+def assert_close(name: str, actual: object, expected: Expected | np.ndarray, bound: np.ndarray | None = None, *,
+                 dtype: np.dtype | None = None, call: str = "") -> None:
+    """Fail with a `Mismatch` unless ``actual`` has ``expected``'s shape and dtype, and every element is within its
+    bound of ``expected`` (NaN must meet NaN; a bound of 0 asks for equality; inf where overflow asks for it).
+
+    ``expected`` is an `oracle.reference.truth.Expected` (it carries its bound and dtype), or an array with its
+    ``bound`` (an array broadcasting to it) and ``dtype`` given.
+    """
+    if isinstance(expected, Expected):
+        value, limits, dtype = expected.value, expected.bound, expected.dtype
+    else:
+        if bound is None or dtype is None:
+            raise TypeError("assert_close needs bound= and dtype= when expected is an array; "
+                            f"got bound={'None' if bound is None else 'an array'}, dtype={dtype!r}")
+        value = np.asarray(expected, dtype=np.float64)
+        limits = Bound(np.broadcast_to(np.asarray(bound, dtype=np.float64), value.shape))
+    check_shape_dtype(name, actual, value.shape, np.dtype(dtype), call)
+    ok = within(actual, value, limits)
     if ok.all():
         return
+    a = np.asarray(actual, dtype=np.float64)
     bad = ~ok
     first = tuple(np.argwhere(bad)[0])
-    b = float(np.broadcast_to(bound, e.shape)[first])
-    bound_text = "0 (exact)" if b == 0 else f"{b:.1e}"
-    line = (
-        f"{name}[{_index(first)}]={a[first]:.6g}, but should be {e[first]:.6g} "
-        f"(|err| {err[first]:.1e} > bound {bound_text}) [{call}]"
-    )
-    raise Mismatch(line, name=name, stage="values", bad=bad,
-                   values=(a, e, np.broadcast_to(np.asarray(bound, dtype=np.float64), e.shape)))
+    with np.errstate(invalid="ignore"):
+        err = abs(a[first] - value[first])
+    total = np.broadcast_to(limits.total, value.shape)
+    limits = Bound(total, {k: np.broadcast_to(v, value.shape) for k, v in limits.parts.items()}, limits.inf)
+    line = (f"{name}[{_index(first)}]={a[first]:.6g}, but should be {_should(value, limits, first)} "
+            f"(|err| {err:.1e} > bound {limits.describe(first)}) [{call}]")
+    raise Mismatch(line, name=name, stage="values", bad=bad, values=(a, value, limits))
 
 
 def describe_call(function: str, x_shape, w_shape, options: dict, *, dtype, bias: bool | None = None) -> str:

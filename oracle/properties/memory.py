@@ -1,0 +1,109 @@
+"""Memory: the same values in any memory layout give the same results, and no result depends on the calls made
+before it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from oracle.cases.layouts import LAYOUTS, MemoryLayout
+from oracle.cases.strategies import ConvCase
+from oracle.properties.calling import call_text, grads, run
+from oracle.properties.compare import Mismatch, assert_close
+from oracle.reference.truth import Truth, truth
+from oracle.targets.variant import Variant
+
+ARGUMENTS = {"conv2d": ("x", "w", "b"), "conv2d_backward": ("dy", "x", "w")}
+LAYOUT = {layout.name: layout for layout in LAYOUTS}
+
+
+def _results(variant: Variant, case: ConvCase, function: str, arrange=None) -> dict[str, Any]:
+    if function == "conv2d":
+        return {"y": run(variant, case, "conv2d", case.x, case.w, case.b, arrange=arrange)}
+    return dict(zip(("dx", "dw", "db"), grads(variant, case, arrange=arrange)))
+
+
+def _check(variant: Variant, case: ConvCase, function: str, expected: Truth, arrange, suffix: str) -> None:
+    for name, value in _results(variant, case, function, arrange).items():
+        assert_close(name, value, expected[name], call=f"{call_text(case, function)} {suffix}")
+
+
+def _only(layout: MemoryLayout, position: int) -> list:
+    """``layout`` applied to the argument at ``position`` alone."""
+    return [layout.arrange if i == position else None for i in range(3)]
+
+
+def memory_layouts(variant: Variant, case: ConvCase, reference: Any) -> None:
+    """Every argument handed over in the case's memory layout (a Fortran-ordered copy, a view of another layout's
+    memory, a strided slice, a view with negative strides, odd strides on size-1 axes, or read-only) gives the
+    results that contiguous arguments give: the reference's, within each element's bound. A failure names the
+    argument that causes it."""
+    functions = ["conv2d"] + (["conv2d_backward"] if variant.offers("conv2d_backward") else [])
+    expected = truth(reference, case, backward=len(functions) > 1)
+    for layout in (LAYOUT[case.memory],):
+        for function in functions:
+            every = ", ".join(a for a in ARGUMENTS[function] if not (a == "b" and case.b is None))
+            try:
+                _check(variant, case, function, expected, layout.arrange, f"with {every} each as {layout.words}")
+            except Mismatch as failure:
+                raise _narrowed(variant, case, function, expected, layout) or failure from None
+
+
+def _narrowed(variant: Variant, case: ConvCase, function: str, expected: Truth, layout: MemoryLayout
+              ) -> Mismatch | None:
+    """The failure with ``layout`` on one argument alone, the first that fails so (None if none does)."""
+    for position, name in enumerate(ARGUMENTS[function]):
+        if name == "b" and case.b is None:
+            continue
+        try:
+            _check(variant, case, function, expected, _only(layout, position), f"with {name} alone as {layout.words}")
+        except Mismatch as failure:
+            return failure
+    return None
+
+
+def _other_values(case: ConvCase, seed: int, shape_of: ConvCase | None = None) -> ConvCase:
+    """``case`` with other values (of the same kind: exact integers stay integers), shaped like ``shape_of``."""
+    like = shape_of or case
+    rng = np.random.default_rng(seed)
+
+    def fresh(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None:
+            return None
+        values = rng.integers(-3, 4, a.shape).astype(np.float64) if case.exact else rng.standard_normal(a.shape)
+        return values.astype(case.dtype)
+
+    return like.replace(x=fresh(like.x), w=fresh(like.w), b=fresh(like.b), dy=fresh(like.dy))
+
+
+def history_sequence(case: ConvCase) -> list[tuple[str, ConvCase]]:
+    """The calls of `call_history`: the case, one of other shapes, the first shapes again with other values. Each
+    is labelled for reports."""
+    n, h, w, c = case.x.shape
+    s_h, s_w = case.geometry.stride
+    grown = case.replace(x=np.zeros((max(n, 1), h + s_h, w + s_w, c), dtype=case.dtype))
+    grown = grown.replace(dy=np.zeros((max(n, 1), *grown.geometry.out, case.w.shape[3]), dtype=case.dtype))
+    return [("the case", case),
+            ("other shapes", _other_values(case, 1, grown)),
+            ("the case's shapes again, other values", _other_values(case, 2))]
+
+
+def call_history(variant: Variant, case: ConvCase, reference: Any) -> None:
+    """Calls in sequence (the case, one of other shapes, the case's shapes again with other values) each give their
+    own reference's results: nothing a call returns depends on the calls before it (stale buffers, caches keyed on
+    shapes alone)."""
+    functions = ["conv2d"] + (["conv2d_backward"] if variant.offers("conv2d_backward") else [])
+    sequence = history_sequence(case)
+    for step, (label, each) in enumerate(sequence):
+        expected = truth(reference, each, backward=len(functions) > 1)
+        for function in functions:
+            try:
+                _check(variant, each, function, expected, None, f"(call {step + 1} of {len(sequence)})")
+            except Mismatch as failure:
+                failure.step = step
+                if step:
+                    before = "; ".join(f"{i + 1}: {text}" for i, (text, _) in enumerate(sequence[:step]))
+                    failure.retitle(f"call {step + 1} of {len(sequence)} ({label}) is wrong after {before}: "
+                                    f"{failure.line}")
+                raise
