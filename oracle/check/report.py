@@ -1,14 +1,19 @@
-"""Checking a variant end to end and writing what a person reads: the report and the reproducer script.
+"""Checking a variant end to end and writing what a person reads: the report and its reproducers.
 
-`check_variant` runs every applicable property (`oracle.check.runner`), the bad-input table and the references'
-self-check, and returns a `Report`; `Report.text` is what ``conv-oracle check`` prints; `assert_variant` does
-the same inside a contributor's pytest file and fails the test with the report.
+`check_variant` runs every applicable property (`oracle.check.runner`), the block sweep, the bad-input table and
+the references' self-check, and returns a `Report`; `Report.text` is what ``conv-oracle check`` prints;
+`assert_variant` does the same inside a contributor's pytest file and fails the test with the report.
+
+A report says what was checked (the declaration, the precision of each dtype, the reference, versions, seed and
+budget), one verdict line per property, then one block per root cause: the properties that failed on the same
+minimal case are reported together, with the case, the first difference and its bound, where the differences lie,
+the geometry with the differing outputs marked, where the variant raised (file and line in its own code) and a
+reproducer.
 """
 
 from __future__ import annotations
 
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -18,17 +23,25 @@ from typing import Any
 
 import numpy as np
 
-from oracle import properties
-from oracle.cases.strategies import ConvCase
+from oracle.cases.strategies import ConvCase, precision_of
+from oracle.check import reproducer
 from oracle.check.locate import describe
-from oracle.check.runner import Outcome, run_property
+from oracle.check.runner import Outcome, run_property, run_sweep
 from oracle.explain import case_picture
+from oracle.properties import PROPERTIES, applicable, bad_input, references_agree
+from oracle.properties.bad_inputs import table_lines
 from oracle.properties.compare import Mismatch
-from oracle.reference.truth import get_reference
+from oracle.reference.truth import get_reference, naive_reference
 from oracle.targets.variant import Variant, from_object, load
 
-CONVENTION = "'same' = SAME_UPPER (TensorFlow/ONNX): H_out = ceil(H/s), the odd padding pixel at the bottom/right"
-DEFAULT_EXAMPLES = 200
+CONVENTIONS = {
+    "upper": "'same' = SAME_UPPER (TensorFlow/ONNX): H_out = ceil(H/s), the odd padding pixel at the bottom/right",
+    "lower": "'same' = SAME_LOWER (as declared): H_out = ceil(H/s), the odd padding pixel at the top/left",
+    "input": "'same' = H_out = H at every stride (as declared), the odd padding pixel at the bottom/right",
+    "torch": "'same' = PyTorch's (as declared): stride 1 only, the odd padding pixel at the bottom/right",
+}
+DEFAULT_EXAMPLES = 100
+EXTRA_PROPERTIES = ("block sweep", "bad input", "references agree")
 
 
 class OracleFailure(AssertionError):
@@ -62,31 +75,60 @@ class Report:
             torch_version = torch.__version__
         except ImportError:
             torch_version = "not installed"
-        limits = self.variant.support.limits()
-        return [
-            f"conv-oracle check {self.variant.name}",
-            f"  declared:    {', '.join(limits) if limits else 'everything in design.md (forward and backward)'}",
-            f"  reference:   {self.reference} (float64); error bounds per element (oracle.reference.tolerance)"
-            + ("; normwise, as declared" if self.variant.support.error == "normwise" else ""),
+        support = self.variant.support
+        limits = support.limits()
+        declared = ", ".join(limits) if limits else "the whole contract (CONTRACT.md), forward and backward"
+        reference = f"{self.reference} (float64); error bounds per element (oracle.reference.tolerance)"
+        if support.error == "normwise":
+            reference += "; normwise, as declared"
+        lines = [f"conv-oracle check {self.variant.name}", f"  declared:    {declared}"]
+        plain = [d for d in support.dtypes if precision_of(support, d).usual]
+        if plain:
+            halves = " (float16 and bfloat16 summed in float32)" if {"float16", "bfloat16"} & set(plain) else ""
+            lines.append(f"  precision:   {', '.join(plain)} as each dtype implies{halves}, every result rounded once")
+        for dtype in support.dtypes:
+            if dtype not in plain:
+                lines.append(f"  precision:   {precision_of(support, dtype).describe()}")
+        lines.append(f"  reference:   {reference}")
+        if self.reference == "naive":
+            lines.append("  WARNING:     PyTorch is not installed: the loops of naive are the truth, so a bug naive "
+                         "shares goes unseen" + (", and naive judged by itself proves nothing"
+                                                 if self.variant.name == "naive" else ""))
+        seed = self.seed if self.seed is not None else "random"
+        lines += [
             f"  versions:    python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}, "
             f"hypothesis {hypothesis.__version__}",
-            f"  budget:      {self.max_examples} generated cases per property, then the named edge cases; "
-            f"seed {self.seed if self.seed is not None else 'random'}",
-            f"  convention:  {CONVENTION}",
+            f"  budget:      {self.max_examples} generated cases per property, then the named edge cases; the block "
+            f"sweep; seed {seed}",
+            f"  convention:  {CONVENTIONS[support.same]}",
         ]
+        return lines
 
     def text(self) -> str:
         """The whole report: header, one verdict line per property, then `tail`."""
         lines = [*self.header(), ""]
-        lines += [_verdict_line(o) for o in self.outcomes]
+        lines += [verdict_line(o, self.outcomes) for o in self.outcomes]
         return "\n".join([*lines, self.tail()])
 
-    def tail(self) -> str:
-        """Each failure's minimal case and reproducer, then the verdict."""
-        lines = []
+    def groups(self) -> list[list[Outcome]]:
+        """The failures, one list per root cause: outcomes that failed on the same case, in report order."""
+        groups: list[list[Outcome]] = []
         for o in self.outcomes:
-            if o.verdict == "failed":
-                lines += ["", *_failure_block(o, self.reproducers.get(o.name))]
+            if o.verdict != "failed":
+                continue
+            for group in groups:
+                if o.case is not None and same_case(group[0].case, o.case):
+                    group.append(o)
+                    break
+            else:
+                groups.append([o])
+        return groups
+
+    def tail(self) -> str:
+        """Each root cause's block and reproducer, then the verdict."""
+        lines = []
+        for group in self.groups():
+            lines += ["", *failure_block(group, self.reproducers.get(group[0].name))]
         failed = [o.name for o in self.outcomes if o.verdict == "failed"]
         lines.append("")
         if not failed:
@@ -94,92 +136,88 @@ class Report:
         elif self.oracle_failed:
             lines.append(f"FAILED: {', '.join(failed)}; the oracle itself failed (see above) ({self.seconds:.1f}s)")
         else:
-            lines.append(f"FAILED: {', '.join(failed)} ({self.seconds:.1f}s)")
+            causes = len(self.groups())
+            lines.append(f"FAILED: {', '.join(failed)} ({causes} root cause{'s' if causes > 1 else ''} above) "
+                         f"({self.seconds:.1f}s)")
         return "\n".join(lines)
 
 
-def _verdict_line(o: Outcome) -> str:
+def same_case(a: ConvCase | None, b: ConvCase | None) -> bool:
+    """Whether two cases are the same convolution on the same values."""
+    if a is None or b is None:
+        return False
+    if a is b:
+        return True
+    arrays = [(getattr(a, k), getattr(b, k)) for k in ("x", "w", "b", "dy")]
+    return repr(a) == repr(b) and all((p is None and q is None) or (p is not None and q is not None and p.shape ==
+                                                                     q.shape and np.array_equal(p, q))
+                                      for p, q in arrays)
+
+
+def verdict_line(o: Outcome, outcomes: list[Outcome] = ()) -> str:
+    """``  ok    forward      242 cases   2.7s`` or ``  FAIL  dx   case 12   0.4s  dx[0,1,0,0]=...``."""
     if o.verdict == "skipped":
         return f"  skip  {o.name:20} {o.note}"
     if o.verdict == "passed":
         count = f"{o.examples} cases" if o.examples else "table"
+        if o.name == "block sweep":
+            count = f"{o.examples} points"
         return f"  ok    {o.name:20} {count:>10}  {o.seconds:5.1f}s"
-    if o.note:
-        found = "edge case"
-    elif o.name == "bad input":
-        found = "table"
+    earlier = next((e for e in outcomes if e is not o and e.verdict == "failed" and e.case is not None
+                    and same_case(e.case, o.case)), None)
+    if earlier is not None and outcomes.index(earlier) < outcomes.index(o):
+        found = "same case"
+        line = f"fails on the case {earlier.name} failed on (one root cause, reported below)"
     else:
-        found = f"case {o.first_failure_at}" if o.first_failure_at else ""
-    line = o.failure.line if o.failure else ""
-    line = line if len(line) <= 110 else line[:109] + "…"
+        found = {"bad input": "table", "block sweep": "sweep"}.get(o.name, "edge case" if o.note else
+                                                                    f"case {o.first_failure_at}")
+        line = o.failure.line if o.failure else ""
+        if o.name != "bad input":
+            line = line if len(line) <= 110 else line[:109] + "…"
     return f"  FAIL  {o.name:20} {found:>10}  {o.seconds:5.1f}s  {line}"
 
 
-def _failure_block(o: Outcome, reproducer: Path | None) -> list[str]:
-    if o.note:
-        title = f"the {o.note}"
-    elif o.case is None:
-        title = "the table of design.md" if o.name == "bad input" else "no case"
-    else:
-        title = "minimal counterexample"
-    lines = [f"--- {o.name}: {title} ---"]
-    if o.case is not None:
-        lines.append(f"  case:  {o.case!r}")
-    if o.failure is not None:
-        lines.append(f"  first difference:  {o.failure.line}")
-        where = describe(o.failure.name, o.failure.bad, o.case) if o.case is not None else []
+def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
+    """The block of one root cause: the properties it fails, the case, the first difference, where, the geometry,
+    where the variant raised, and the reproducer."""
+    first = group[0]
+    names = ", ".join(o.name for o in group)
+    if first.name == "bad input" and first.case is None:
+        rows = getattr(first.failure, "table", [])
+        return ["--- bad input: the contract's table (CONTRACT.md) ---", *("  " + r for r in table_lines(rows))]
+    title = f"the {first.note}" if first.note else "minimal counterexample" if first.case is not None else "no case"
+    lines = [f"--- {names}: {title} ---"]
+    if first.case is not None:
+        lines.append(f"  case:  {first.case!r}")
+        if first.case.precision is not None:
+            lines.append(f"  precision: {first.case.precision.describe()}")
+    for o in group:
+        if o.failure is None:
+            continue
+        label = f"{o.name}: " if len(group) > 1 else ""
+        lines.append(f"  {label}first difference:  {o.failure.line}")
+        if o.failure.raised_at:
+            lines.append(f"  {label}raised at:  {o.failure.raised_at}")
+    failure = first.failure
+    if failure is not None and first.case is not None:
+        where = describe(failure.name, failure.bad, first.case)
         if where:
             lines.append(f"  where: {'; '.join(where)}")
-    if o.case is not None:
-        bad = o.failure.bad if o.failure is not None else None
-        lines += ["  " + line for line in case_picture(o.case, bad, o.failure.name if o.failure else "")]
-    if reproducer is not None:
-        lines.append(f"  reproducer: python {reproducer}")
+        for line in failure.differences(limit=3):
+            lines.append(f"    {line}")
+    for o in group:
+        for key, value in o.extra.items():
+            lines.append(f"  {key}: {value}")
+        if o.history:
+            lines.append(f"  history: {o.name} {o.history}")
+    if first.case is not None:
+        bad = failure.bad if failure is not None else None
+        lines += ["  " + line for line in case_picture(first.case, bad, failure.name if failure else "")]
+    if path is not None:
+        step = getattr(failure, "step", None)
+        more = "  (add --alone for the failing call only)" if step else ""
+        lines.append(f"  reproducer: python {path}{more}")
     return lines
-
-
-def _literal(a: np.ndarray | None) -> str:
-    if a is None:
-        return "None"
-    return f"np.array({a.tolist()!r}, dtype=np.{a.dtype.name}).reshape({a.shape})"
-
-
-def reproducer_script(target: str, prop_name: str, case: ConvCase, reference: str) -> str:
-    """A standalone script rebuilding the exact arrays of ``case`` and re-running the property on ``target``."""
-    return f'''"""conv-oracle reproducer: property {prop_name!r} of {target}.
-
-Rebuilds the minimal counterexample's arrays exactly and runs the property again; prints the difference.
-"""
-
-import numpy as np
-
-from oracle.properties import PROPERTIES
-from oracle.reference.truth import get_reference
-from oracle.cases.strategies import ConvCase
-from oracle.targets.variant import load
-
-variant = load({target!r})
-x = {_literal(case.x)}
-w = {_literal(case.w)}
-b = {_literal(case.b)}
-dy = {_literal(case.dy)}
-case = ConvCase(x, w, b, dy, stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r},
-                groups={case.groups!r}, exact={case.exact!r}, nan_at={case.nan_at!r})
-print(case)
-check = {{p.name: p.check for p in PROPERTIES}}[{prop_name!r}]
-try:
-    check(variant, case, get_reference({reference!r}))
-except AssertionError as failure:
-    print(failure)
-    for line in getattr(failure, "differences", lambda: [])():
-        print("  " + line)
-    raise SystemExit(1)
-print("the property holds on this case now")
-'''
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
 def check_variant(
@@ -192,22 +230,24 @@ def check_variant(
     profile: str | None = None,
     only: list[str] | None = None,
     report_dir: str | Path | None = "conv-oracle-reports",
+    database: Any = None,
     progress: Callable[[str], None] | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> Report:
     """Run every property that applies to ``variant`` (a `Variant`, a module or an object with ``conv2d``).
 
-    ``target`` is the import string written into reproducers (default: the variant's name); reproducers go to
-    ``report_dir`` (None: none written). ``echo`` receives the header and each verdict line as soon as it is
-    known (the command line prints them), ``progress`` a running count of cases.
+    ``target`` is the import string written into reproducers (default: the one the variant was loaded by);
+    reproducers go to ``report_dir`` (None: none written). ``database`` is a Hypothesis example database that
+    keeps failing cases between runs. ``echo`` receives the header and each verdict line as soon as it is known
+    (the command line prints them), ``progress`` a running count of cases.
     """
-    known = [p.name for p in properties.PROPERTIES] + ["bad input", "references agree"]
+    known = [p.name for p in PROPERTIES] + list(EXTRA_PROPERTIES)
     unknown = sorted(set(only or ()) - set(known))
     if unknown:
         raise ValueError(f"property must be one of {', '.join(map(repr, known))}; got {', '.join(map(repr, unknown))}")
     if not isinstance(variant, Variant):
-        variant = from_object(variant, target)
-    target = target or variant.name
+        variant = from_object(variant, target, target=target)
+    target = target or variant.origin.target
     ref = get_reference(reference)
     report = Report(variant, ref.name, seed, max_examples)
     if echo is not None:
@@ -217,46 +257,64 @@ def check_variant(
     def record(outcome: Outcome) -> None:
         report.outcomes.append(outcome)
         if echo is not None:
-            echo(_verdict_line(outcome))
+            echo(verdict_line(outcome, report.outcomes))
+
+    def ticker(name: str, unit: str = "cases") -> Callable[[int], None] | None:
+        if progress is None:
+            return None
+        progress(f"  ...   {name:20}")
+
+        def tick(n: int) -> None:
+            if n % 5 == 0:
+                progress(f"  ...   {name:20} {n:>4} {unit}")
+
+        return tick
 
     start = time.perf_counter()
-    for prop in properties.PROPERTIES:
+    failing_cases: list[ConvCase] = []
+    for prop in PROPERTIES:
         if only and prop.name not in only:
             continue
-        if not properties.applicable(prop, variant):
+        if not applicable(prop, variant):
             why = "forward only (declared)" if prop.backward else "declared: no exact NaN and inf propagation"
             record(Outcome(prop.name, "skipped", note=why))
             continue
-        tick = None
-        if progress is not None:
-            progress(f"  ...   {prop.name:20}")
-
-            def tick(n: int, name: str = prop.name) -> None:
-                if n % 5 == 0:
-                    progress(f"  ...   {name:20} {n:>4} cases")
-
         outcome = run_property(variant, prop, ref, max_examples=max_examples, seed_value=seed, profile=profile,
-                               on_example=tick)
+                               on_example=ticker(prop.name), database=database, database_key=target or variant.name,
+                               known=failing_cases)
         if progress is not None:
             progress("")
         record(outcome)
-        if outcome.verdict == "failed" and outcome.case is not None and report_dir is not None:
-            path = Path(report_dir) / f"{_safe(target)}-{_safe(prop.name)}.py"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(reproducer_script(target, prop.name, outcome.case, ref.name))
-            report.reproducers[prop.name] = path
+        if outcome.verdict == "failed" and outcome.case is not None and not any(
+                same_case(outcome.case, c) for c in failing_cases):
+            failing_cases.append(outcome.case)
+    if not only or "block sweep" in only:
+        outcome = run_sweep(variant, ref, ticker("block sweep", "points"))
+        if progress is not None:
+            progress("")
+        record(outcome)
     if not only or "bad input" in only:
         record(_bad_input(variant))
     if (not only or "references agree" in only) and ref.name == "torch":
         record(_references_agree(ref, variant))
     report.seconds = time.perf_counter() - start
+    if report_dir is not None and target is not None:
+        for group in report.groups():
+            first = group[0]
+            if first.case is None:
+                continue
+            report.reproducers[first.name] = reproducer.write(
+                report_dir, variant.origin, target, [o.name for o in group], first.case, ref.name,
+                getattr(first.failure, "step", None))
     return report
 
 
 def _bad_input(variant: Variant) -> Outcome:
+    if not variant.support.validates:
+        return Outcome("bad input", "skipped", note="not declared: no argument checking (validates: False)")
     start = time.perf_counter()
     try:
-        properties.bad_input(variant)
+        bad_input(variant)
     except Mismatch as failure:
         return Outcome("bad input", "failed", 1, 1, time.perf_counter() - start, None, failure)
     return Outcome("bad input", "passed", 0, None, time.perf_counter() - start)
@@ -264,14 +322,13 @@ def _bad_input(variant: Variant) -> Outcome:
 
 def _references_agree(ref: Any, variant: Variant) -> Outcome:
     """The oracle's self-check: PyTorch and naive agree on the named edge cases this variant is checked on."""
-    from oracle.check.runner import edge_case_examples
-    from oracle.reference.truth import naive_reference
+    from oracle.cases.edge_cases import edge_case_examples
 
     start = time.perf_counter()
     cases = edge_case_examples(variant.support)
     for name, case in cases:
         try:
-            properties.references_agree(ref, naive_reference(), case)
+            references_agree(ref, naive_reference(), case)
         except Mismatch as failure:
             return Outcome("references agree", "failed", 1, 1, time.perf_counter() - start, case, failure,
                            note=f"named edge case {name}")
@@ -281,12 +338,13 @@ def _references_agree(ref: Any, variant: Variant) -> Outcome:
 def assert_variant(variant: Any, **options: Any) -> Report:
     """For a contributor's pytest file: check ``variant`` (an import string, module or object); fail the test
     with the whole report if any property fails. Options as in `check_variant`."""
+    __tracebackhide__ = True  # pytest shows the report, not the oracle's frames
     if isinstance(variant, str):
         options.setdefault("target", variant)
         variant = load(variant)
     report = check_variant(variant, **options)
     if not report.passed:
-        raise OracleFailure("\n" + report.text())
+        raise OracleFailure("\n" + report.text()) from None
     return report
 
 

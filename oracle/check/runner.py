@@ -1,27 +1,38 @@
 """Running the properties against a variant with Hypothesis, and keeping what a report needs.
 
-`run_property` searches for a counterexample to one property: first generated cases inside the variant's
-declared support, then the named edge cases of `oracle.cases.edge_cases`. When a generated case fails, Hypothesis
-shrinks it; the last failing case it replays is the minimal one, kept with its failure. A failing edge case
-is reported as it is, under its name.
+`run_property` searches for a counterexample to one property: first the minimal cases that earlier properties
+failed on (so that one root cause is reported once, with every property it breaks), then cases Hypothesis kept in
+its example database from earlier runs, then generated cases inside the variant's declared support, then the
+named edge cases of `oracle.cases.edge_cases`. When a generated case fails, Hypothesis shrinks it; the last
+failing case it replays is the minimal one, kept with its failure, and run once more: a case that holds when run
+again failed because of what ran before it, and the outcome says so.
+
+`run_sweep` walks the block sweep of `oracle.cases.sweep`, forward and backward.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis.database import ExampleDatabase
 
-from oracle.cases.edge_cases import EDGE_CASES, EdgeCase
+from oracle.cases.edge_cases import edge_case_examples
 from oracle.cases.strategies import ConvCase, conv_cases
+from oracle.cases.sweep import sweep_cases
 from oracle.check.settings import register_profiles
-from oracle.properties import Property
-from oracle.properties.compare import Mismatch
-from oracle.targets.variant import Support, Variant, padding_form
+from oracle.properties import PROPERTIES, Property, applicable
+from oracle.properties.calling import call_text, grads, run
+from oracle.properties.compare import Mismatch, assert_close
+from oracle.reference.truth import truth
+from oracle.targets.variant import Variant
+
+DEPENDS_ON_HISTORY = ("it held when the same case ran again: the result depends on what ran before it (see the "
+                      "call history property)")
 
 
 @dataclass
@@ -36,35 +47,8 @@ class Outcome:
     case: ConvCase | None = None
     failure: Mismatch | None = None
     note: str = ""
+    history: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def edge_case_examples(support: Support) -> list[tuple[str, ConvCase]]:
-    """The named edge cases that lie inside ``support``, in every supported dtype, as `ConvCase` values."""
-    cases = []
-    for edge in EDGE_CASES:
-        if not _inside(edge, support):
-            continue
-        for dtype in support.dtypes:
-            x, w, b, dy = edge.arrays(np.dtype(dtype))
-            options = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, **edge.options}
-            case = ConvCase(x, w, b if support.bias else None, dy, **options, exact=False,
-                            nan_at=tuple(max(m // 2, 0) for m in x.shape))
-            cases.append((f"{edge.name} ({dtype})", case))
-    return cases
-
-
-def _inside(edge: EdgeCase, support: Support) -> bool:
-    o = edge.options
-    if not support.stride and o.get("stride", 1) != 1:
-        return False
-    if not support.dilation and o.get("dilation", 1) != 1:
-        return False
-    if not support.groups and o.get("groups", 1) != 1:
-        return False
-    if edge.x_shape[0] > support.max_batch:
-        return False
-    return padding_form(o.get("padding", 0)) in support.padding
 
 
 def run_property(
@@ -78,8 +62,15 @@ def run_property(
     edge_cases: bool = True,
     shrink: bool = True,
     on_example: Callable[[int], None] | None = None,
+    database: ExampleDatabase | None = None,
+    database_key: str = "",
+    known: Sequence[ConvCase] = (),
 ) -> Outcome:
-    """Search for a counterexample to ``prop`` on ``variant``; return the `Outcome` (minimal case if failed)."""
+    """Search for a counterexample to ``prop`` on ``variant``; return the `Outcome` (minimal case if failed).
+
+    ``known``: cases other properties failed on, tried first. ``database``: a Hypothesis example database that
+    keeps failing cases between runs, under ``database_key`` (e.g. the target's name) and the property's name.
+    """
     state: dict[str, Any] = {"examples": 0, "first": None, "case": None, "failure": None}
 
     def test(case: ConvCase) -> None:
@@ -102,14 +93,17 @@ def run_property(
     if profile:
         register_profiles()
     parent = settings.get_profile(profile) if profile else settings.default
+    test._hypothesis_internal_add_digest = f"{database_key}\0{prop.name}".encode()  # type: ignore[attr-defined]
     run = given(case=conv_cases(support=variant.support))(test)
+    for case in known:
+        run = example(case=case)(run)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
-    run = settings(parent, max_examples=max_examples, database=None, deadline=None, print_blob=False,
+    run = settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
                    report_multiple_bugs=False, phases=phases,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                           HealthCheck.filter_too_much])(run)
     if seed_value is not None:
-        run = seed(seed_value)(run)
+        run = seed(property_seed(seed_value, prop.name))(run)
     start = time.perf_counter()
     try:
         run()
@@ -117,21 +111,73 @@ def run_property(
         failure = state["failure"]
         if failure is None:
             failure = Mismatch(f"{type(error).__name__}: {error}", name=prop.name, stage="raised")
-        return Outcome(prop.name, "failed", state["examples"], state["first"], time.perf_counter() - start,
-                       state["case"], failure)
+        outcome = Outcome(prop.name, "failed", state["examples"], state["first"], 0.0, state["case"], failure)
+        outcome.history = _replayed(prop, variant, state["case"], reference)
+        outcome.seconds = time.perf_counter() - start
+        return outcome
     if edge_cases:
         for name, case in edge_case_examples(variant.support):
             try:
                 test(case)
             except Mismatch as failure:
                 return Outcome(prop.name, "failed", state["examples"], state["first"], time.perf_counter() - start,
-                               case, failure, note=f"named edge case {name}")
+                               case, failure, note=f"named edge case {name}",
+                               history=_replayed(prop, variant, case, reference))
     return Outcome(prop.name, "passed", state["examples"], None, time.perf_counter() - start)
+
+
+def property_seed(seed_value: int, name: str) -> int:
+    """The seed one property draws its cases from: each property its own cases, all of them fixed by one seed."""
+    return (seed_value + zlib.crc32(name.encode())) % 2**32
+
+
+def _replayed(prop: Property, variant: Variant, case: ConvCase | None, reference: Any) -> str:
+    """`DEPENDS_ON_HISTORY` when the failing case holds when run once more, else ''."""
+    if case is None:
+        return ""
+    try:
+        prop.check(variant, case, reference)
+    except Exception:
+        return ""
+    return DEPENDS_ON_HISTORY
+
+
+def check_values(variant: Variant, case: ConvCase, reference: Any) -> None:
+    """``y``, and with a backward pass ``dx``, ``dw``, ``db``, against the reference (one truth for all four)."""
+    backward = variant.offers("conv2d_backward")
+    expected = truth(reference, case, backward=backward)
+    y = run(variant, case, "conv2d", case.x, case.w, case.b)
+    assert_close("y", y, expected.y, call=call_text(case, "conv2d"))
+    if backward:
+        for name, value in zip(("dx", "dw", "db"), grads(variant, case)):
+            assert_close(name, value, expected[name], call=call_text(case, "conv2d_backward"))
+
+
+def run_sweep(variant: Variant, reference: Any, on_example: Callable[[int], None] | None = None) -> Outcome:
+    """The block sweep (`oracle.cases.sweep`), forward and backward; a failure is the first failing point (the
+    smallest size of its dimension), with every failing point listed."""
+    start = time.perf_counter()
+    points = sweep_cases(variant.support)
+    failed: list[tuple[str, ConvCase, Mismatch]] = []
+    for count, (label, case) in enumerate(points, 1):
+        if on_example is not None:
+            on_example(count)
+        try:
+            check_values(variant, case, reference)
+        except Mismatch as failure:
+            failed.append((label, case, failure))
+    seconds = time.perf_counter() - start
+    if not failed:
+        return Outcome("block sweep", "passed", len(points), None, seconds)
+    label, case, failure = failed[0]
+    listed = ", ".join(f for f, _, _ in failed[:12]) + (", ..." if len(failed) > 12 else "")
+    return Outcome("block sweep", "failed", len(points), 1 + [p[0] for p in points].index(label), seconds, case,
+                   failure, note=f"sweep point {label}",
+                   extra={"failing points": f"{len(failed)} of {len(points)}: {listed}"})
+
 
 def all_properties(variant: Variant) -> Property:
     """One property that checks every applicable property in turn, for a quick verdict (``selftest``)."""
-    from oracle.properties import PROPERTIES, applicable
-
     chosen = [p for p in PROPERTIES if applicable(p, variant)]
 
     def check(v: Variant, case: ConvCase, reference: Any) -> None:
@@ -139,8 +185,6 @@ def all_properties(variant: Variant) -> Property:
             try:
                 prop.check(v, case, reference)
             except Mismatch as failure:
-                failure.line = f"{prop.name}: {failure.line}"
-                failure.args = (failure.line,)
-                raise
+                raise failure.retitle(f"{prop.name}: {failure.line}") from None
 
     return Property("all properties", check)

@@ -1,25 +1,36 @@
 """``conv-oracle selftest``: the oracle checked against the mutant zoo and the bundled implementations.
 
 Every mutant must be caught and every correct implementation must pass: an oracle that cannot fail, or fails on
-correct code, is worse than none. Each variant gets one search in which every example is checked against
-every applicable property, then the bad-input table.
+correct code, is worse than none. Each variant gets one search in which every example is checked against every
+applicable property (the named edge cases included), then the block sweep, then the bad-input table. A correct
+implementation that cannot be loaded fails the selftest; one that needs an optional package (scipy, PyTorch) that
+is not installed is skipped, and the summary says so.
 """
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from oracle import properties
-from oracle.check.runner import all_properties, run_property
+from oracle.check.runner import all_properties, run_property, run_sweep
+from oracle.properties import bad_input
 from oracle.properties.compare import Mismatch
 from oracle.reference.truth import get_reference
 from oracle.targets.variant import VariantError, load
 from oracle.zoo import MUTANTS
 
-CORRECT = ("naive", "vectorized", "examples.fft_conv")
+CORRECT: dict[str, str | None] = {
+    "naive": None,
+    "vectorized": None,
+    "oracle.examples.fft_conv": None,
+    "oracle.examples.nchw_conv": None,
+    "oracle.examples.scipy_conv": "scipy",
+    "oracle.targets.torch": "torch",
+    "oracle.targets.torch:channels_last": "torch",
+}
+"""The correct implementations, each with the optional package it needs (None: it must always load)."""
 
 
 @dataclass
@@ -30,14 +41,16 @@ class Verdict:
     examples: int
     seconds: float
     line: str
+    loaded: bool = True
 
     @property
     def right(self) -> bool:
-        return self.failed == self.should_fail
+        return self.loaded and self.failed == self.should_fail
 
 
 def judge(target: str, should_fail: bool, reference, max_examples: int, seed: int | None,
           shrink: bool = True) -> Verdict:
+    """Load ``target`` and run every property on it, then the sweep and the bad-input table."""
     variant = load(target)
     start = time.perf_counter()
     outcome = run_property(variant, all_properties(variant), reference, max_examples=max_examples, seed_value=seed,
@@ -46,32 +59,50 @@ def judge(target: str, should_fail: bool, reference, max_examples: int, seed: in
     failed = outcome.verdict == "failed"
     examples = outcome.first_failure_at or outcome.examples
     if not failed:
+        swept = run_sweep(variant, reference)
+        if swept.verdict == "failed":
+            failed, line = True, f"block sweep at {swept.note.removeprefix('sweep point ')}: {swept.failure.line}"
+    if not failed and variant.support.validates:
         try:
-            properties.bad_input(variant)
+            bad_input(variant)
         except Mismatch as failure:
             failed, line = True, f"bad input: {failure.line}"
     return Verdict(target, should_fail, failed, examples, time.perf_counter() - start, line)
 
 
+def _missing(package: str | None) -> bool:
+    return package is not None and importlib.util.find_spec(package) is None
+
+
 def run(*, reference: str = "auto", max_examples: int = 100, seed: int | None = 0,
         out: Callable[[str], None] = print) -> list[Verdict]:
+    """Judge every mutant and every correct implementation; print one line each and the verdict."""
     ref = get_reference(reference)
-    importlib.import_module("oracle.zoo")
-    verdicts = []
+    targets = [(f"oracle.zoo.{m}", True, None) for m in MUTANTS] + [(c, False, p) for c, p in CORRECT.items()]
+    verdicts, skipped = [], []
     out(f"conv-oracle selftest: {len(MUTANTS)} mutants must be caught, {len(CORRECT)} implementations must pass "
         f"(reference {ref.name}, up to {max_examples} cases each, seed {seed})")
-    out(f"  {'variant':42} {'verdict':8} {'cases':>6} {'time':>7}  first failure")
-    for target, should_fail in [(f"oracle.zoo.{m}", True) for m in MUTANTS] + [(c, False) for c in CORRECT]:
+    out(f"  {'variant':42} {'verdict':10} {'cases':>6} {'time':>7}  first failure")
+    for target, should_fail, package in targets:
+        if _missing(package):
+            out(f"  {target:42} {'skipped':10} {'':>6} {'':>7}  needs {package}, which is not installed")
+            skipped.append(target)
+            continue
         try:
             v = judge(target, should_fail, ref, max_examples, seed)
         except VariantError as error:
-            out(f"  {target:42} {'skipped':8} {'':>6} {'':>7}  {error} (run from the repository's root)")
+            v = Verdict(target, should_fail, False, 0, 0.0, str(error), loaded=False)
+            out(f"  {target:42} {'NOT LOADED':10} {'':>6} {'':>7}  {error}")
+            verdicts.append(v)
             continue
         verdict = ("caught" if v.failed else "MISSED") if should_fail else ("passed" if not v.failed else "FAILED")
-        out(f"  {target:42} {verdict:8} {v.examples:>6} {v.seconds:6.2f}s  {v.line[:110]}")
+        out(f"  {target:42} {verdict:10} {v.examples:>6} {v.seconds:6.2f}s  {v.line[:110]}")
         verdicts.append(v)
     wrong = [v.target for v in verdicts if not v.right]
     out("")
-    out("selftest PASSED: every mutant caught, every implementation passed" if not wrong
-        else f"selftest FAILED: {', '.join(wrong)}")
+    if wrong:
+        out(f"selftest FAILED: {', '.join(wrong)}")
+    else:
+        tail = f" ({len(skipped)} skipped: {', '.join(skipped)})" if skipped else ""
+        out(f"selftest PASSED: every mutant caught, every implementation passed{tail}")
     return verdicts
