@@ -24,4 +24,20 @@ MUTANTS = (
     "input_modified_in_place",
     "output_buffer_reused",
     "last_batch_chunk_dropped",
+    # where fast kernels block, tile, chunk and keep state
+    "input_channel_tail",
+    "output_channel_tail",
+    "ragged_width_tile",
+    "dw_ragged_row_tile",
+    "dx_partial_batch_chunk",
+    "large_kernel_path",
+    "halo_capped",
+    "scrambled_channels_last",
+    "negative_stride_ignored",
+    "stale_buffer_between_calls",
+    # lower precision
+    "bf16_accumulated_in_bf16",
+    "float16_output_not_rounded",
+    "tf32_one_operand",
+    "float16_overflow_clamped",
 )
