@@ -2,7 +2,7 @@
 
 A 6x8 image with three channels filled with 0..143 in order (red row 0 is 0..7, green starts at 48), a 5x3
 filter per channel filled the same way (0..44), padding (2, 1), stride 1 and then 2. Run it:
-``python -m examples.seed_article``.
+``python -m oracle.examples.seed_article``.
 """
 
 from __future__ import annotations
