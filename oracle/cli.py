@@ -5,17 +5,36 @@
     conv-oracle explain ...          draw the padding geometry of one convolution
     conv-oracle bench                time naive, vectorized and torch
 
-Exit status: 0 every property held; 1 a counterexample was found; 2 a usage or import error.
+Exit status: 0 every property held; 1 a counterexample was found; 2 a usage or import error (one line on stderr,
+naming the argument, the rule and what it got; never a traceback for a user's mistake).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
+import re
 import sys
+import tempfile
+from pathlib import Path
 
 from oracle.check.settings import PROFILES
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+DTYPE_NAMES = ("float32", "float64", "float16", "bfloat16")
+
+
+def property_names() -> list[str]:
+    """What ``--property`` takes: every property of the report, in its order."""
+    from oracle.check.report import EXTRA_PROPERTIES
+    from oracle.properties import PROPERTIES
+
+    return [p.name for p in PROPERTIES] + list(EXTRA_PROPERTIES)
+
+
+class UsageError(Exception):
+    """A user's mistake: exit 2 with this one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,83 +52,181 @@ def _positive(text: str) -> int:
     return value
 
 
-def _pair(text: str) -> tuple[int, int]:
-    values = [int(v) for v in text.replace(" ", "").split(",")]
-    if len(values) == 1:
-        return values[0], values[0]
-    if len(values) == 2:
-        return values[0], values[1]
-    raise argparse.ArgumentTypeError(f"expected N or N,M; got {text!r}")
+def _numbers(text: str, what: str, least: int) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, whole numbers >= {least}; got {text!r}") from None
+    if min(values) < least:
+        raise argparse.ArgumentTypeError(f"must be {what}, whole numbers >= {least}; got {text!r}")
+    return values
 
 
-def _int_or_pair(text: str):
-    a, b = _pair(text)
-    return a if "," not in text else (a, b)
+def _size_pair(what: str, least: int = 1):
+    """An argument type for ``N`` or ``N,M`` (both axes), each at least ``least``."""
+    def parse(text: str) -> tuple[int, int]:
+        values = _numbers(text, what, least)
+        if len(values) not in (1, 2):
+            raise argparse.ArgumentTypeError(f"must be {what}, whole numbers >= {least}; got {text!r}")
+        return (values[0], values[-1])
+    parse.__name__ = what  # argparse names the type in its own messages
+    return parse
+
+
+def _int_or_pair(what: str):
+    pair = _size_pair(what)
+
+    def parse(text: str):
+        a, b = pair(text)
+        return a if "," not in text else (a, b)
+    parse.__name__ = what
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="conv-oracle", description="A reference-vs-fast test oracle for 2-D convolution.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from oracle.bench import SHAPES
 
-    check = sub.add_parser("check", help="check conv variants against the oracle")
+    shape_names = [shape.name for shape in SHAPES]
+    parser = _Parser(prog="conv-oracle", description="A reference-vs-fast test oracle for 2-D convolution.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="check conv variants against the oracle",
+                           description="Check conv variants: every property, the named edge cases, the block sweep "
+                                       "and the bad-input table. Exit 0 if every property held, 1 if a "
+                                       "counterexample was found, 2 on a usage or import error.")
     check.add_argument("targets", nargs="*", metavar="TARGET",
                        help="package.module or package.module:attribute (default: naive vectorized)")
-    check.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0; -1 for a random one)")
+    check.add_argument("--seed", type=int, default=0,
+                       help="Hypothesis seed (default 0; -1 draws one, printed in the report)")
     check.add_argument("--max-examples", type=_positive, default=None,
-                       help="generated cases per property (default 200; 600 with --profile thorough)")
+                       help="generated cases per property (default 100; 600 with --profile thorough)")
     check.add_argument("--reference", choices=("auto", "torch", "naive"), default="auto",
                        help="the truth: PyTorch (default where installed) or naive")
     check.add_argument("--profile", choices=PROFILES, default=None, help="a Hypothesis settings profile")
     check.add_argument("--property", action="append", dest="only", metavar="NAME",
-                       help="check only this property (repeatable)")
-    check.add_argument("--report-dir", default="conv-oracle-reports", help="where reproducers are written")
+                       help="check only this property (repeatable): " + ", ".join(map(repr, property_names())))
+    check.add_argument("--report-dir", default="conv-oracle-reports",
+                       help="where reproducers are written (default conv-oracle-reports)")
+    check.add_argument("--database", default=None, metavar="DIR or redis://HOST:PORT[/DB]",
+                       help="keep failing cases between runs in Hypothesis's example database: a directory, or a "
+                            "Redis server shared between machines (needs the redis package); they replay first")
 
-    selftest = sub.add_parser("selftest", help="run the mutant zoo: every mutant caught, every correct one passes")
-    selftest.add_argument("--seed", type=int, default=0)
-    selftest.add_argument("--max-examples", type=_positive, default=100)
-    selftest.add_argument("--reference", choices=("auto", "torch", "naive"), default="auto")
+    selftest = sub.add_parser("selftest", help="run the mutant zoo: every mutant caught, every correct one passes",
+                              description="Run the oracle against its zoo of buggy variants (each must be caught) "
+                                          "and the bundled correct implementations (each must pass). Exit 0 if so.")
+    selftest.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0; -1 draws one)")
+    selftest.add_argument("--max-examples", type=_positive, default=100,
+                          help="generated cases per variant (default 100)")
+    selftest.add_argument("--reference", choices=("auto", "torch", "naive"), default="auto",
+                          help="the truth: PyTorch (default where installed) or naive")
 
-    explain = sub.add_parser("explain", help="draw the geometry of a convolution (padding, windows, dx)")
+    explain = sub.add_parser("explain", help="draw the geometry of a convolution (padding, windows, dx)",
+                             description="Draw the geometry of one convolution: the padded input, where windows "
+                                         "start, the output size worked out, unread rows, windows of padding only, "
+                                         "'same' under every convention, and how vectorized computes dx.")
     explain.add_argument("--seed-article", action="store_true",
                          help="the seed article's example: 6x8x3 image of 0..143, 5x3 filter, padding (2, 1), "
                               "window (4, 3)")
-    explain.add_argument("--input", type=_pair, metavar="H,W", help="input size")
-    explain.add_argument("--kernel", type=_pair, metavar="KH,KW", help="kernel size")
-    explain.add_argument("--stride", type=_int_or_pair, default=1, metavar="S or SH,SW")
-    explain.add_argument("--dilation", type=_int_or_pair, default=1, metavar="D or DH,DW")
+    explain.add_argument("--input", type=_size_pair("H,W"), metavar="H,W", help="input size")
+    explain.add_argument("--kernel", type=_size_pair("KH,KW"), metavar="KH,KW", help="kernel size")
+    explain.add_argument("--stride", type=_int_or_pair("S or SH,SW"), default=1, metavar="S or SH,SW")
+    explain.add_argument("--dilation", type=_int_or_pair("D or DH,DW"), default=1,
+                         metavar="D or DH,DW")
     explain.add_argument("--padding", default="0", metavar="P | PH,PW | PT,PB,PL,PR | same | valid")
-    explain.add_argument("--window", type=_pair, metavar="I,J", help="the output position drawn whole")
+    explain.add_argument("--window", type=_size_pair("I,J", least=0), metavar="I,J",
+                         help="the output position drawn whole")
     explain.add_argument("--png", metavar="FILE", help="also draw it as a PNG (needs matplotlib)")
 
-    bench = sub.add_parser("bench", help="time naive, vectorized and torch on named shapes")
-    bench.add_argument("--rounds", type=_positive, default=7)
-    bench.add_argument("--threads", type=_positive, default=1)
-    bench.add_argument("--shapes", nargs="*", default=None, help="shape names (default: all)")
-    bench.add_argument("--dtypes", nargs="*", default=["float32", "float64"])
+    bench = sub.add_parser("bench", help="time naive, vectorized and torch on named shapes",
+                           description="Time naive, vectorized and PyTorch, forward and backward, with every "
+                                       "thread pool pinned, in interleaved rounds; print medians and ratios.")
+    bench.add_argument("--rounds", type=_positive, default=7, help="interleaved rounds (default 7)")
+    bench.add_argument("--threads", type=_positive, default=1, help="threads for numpy's BLAS and torch (default 1)")
+    bench.add_argument("--shapes", nargs="+", choices=shape_names, default=None, metavar="SHAPE",
+                       help=f"shapes to time (default all): {', '.join(shape_names)}")
+    bench.add_argument("--dtypes", nargs="+", choices=DTYPE_NAMES, default=["float32", "float64"], metavar="DTYPE",
+                       help=f"dtypes to time (default float32 float64): {', '.join(DTYPE_NAMES)}")
     return parser
+
+
+VALUE_OPTIONS = {"--input", "--kernel", "--stride", "--dilation", "--padding", "--window", "--seed"}
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--input -3,3`` as ``--input=-3,3``: argparse takes a value that starts with '-' for an option, and its
+    message about it ('expected one argument') would hide the real one about the value."""
+    joined, i = [], 0
+    while i < len(argv):
+        if argv[i] in VALUE_OPTIONS and i + 1 < len(argv) and re.match(r"^-\d", argv[i + 1]):
+            joined.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(argv[i])
+            i += 1
+    return joined
+
+
+def _writable_directory(text: str, option: str, rule: str = "a directory it can create and write to") -> str:
+    """``text``, a directory created and known to be writable, or a `UsageError` naming ``option``."""
+    try:
+        Path(text).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=text):
+            pass
+    except OSError as error:
+        raise UsageError(f"{option} must be {rule}; got {text!r} ({type(error).__name__}: "
+                         f"{error.strerror or error})") from None
+    return text
+
+
+def _database(text: str | None):
+    """A Hypothesis example database from ``--database``: a directory, or ``redis://...``."""
+    if text is None:
+        return None
+    if text.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            import redis
+            from hypothesis.extra.redis import RedisExampleDatabase
+        except ImportError:
+            raise UsageError(f"--database {text} needs the redis package: pip install redis") from None
+        client = redis.Redis.from_url(text)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            raise UsageError(f"--database must name a Redis server that answers; got {text!r} ({error})") from None
+        return RedisExampleDatabase(client)
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    return DirectoryBasedExampleDatabase(_writable_directory(
+        text, "--database", "a directory it can create and write to, or redis://HOST:PORT"))
+
+
+def _seed(value: int) -> int:
+    return random.SystemRandom().randrange(2**32) if value == -1 else value
 
 
 def _check(args: argparse.Namespace) -> int:
     from oracle.check.report import DEFAULT_EXAMPLES, check_variant, stderr_progress
     from oracle.targets.variant import VariantError, load
 
+    names = property_names()
+    unknown = sorted(set(args.only or ()) - set(names))
+    if unknown:
+        raise UsageError(f"--property must be one of {', '.join(map(repr, names))}; got "
+                         f"{', '.join(map(repr, unknown))}")
+    report_dir = _writable_directory(args.report_dir, "--report-dir")
+    database = _database(args.database)
     targets = args.targets or ["naive", "vectorized"]
     try:
         variants = [load(t) for t in targets]
     except VariantError as error:
-        print(f"conv-oracle: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(error)) from None
     examples = args.max_examples or (600 if args.profile == "thorough" else DEFAULT_EXAMPLES)
-    seed = None if args.seed == -1 else args.seed
+    seed = _seed(args.seed)
     status = EXIT_OK
     for target, variant in zip(targets, variants):
-        try:
-            report = check_variant(variant, target=target, reference=args.reference, max_examples=examples,
-                                   seed=seed, profile=args.profile, only=args.only, report_dir=args.report_dir,
-                                   progress=stderr_progress(), echo=lambda line: print(line, flush=True))
-        except ValueError as error:
-            print(f"conv-oracle: error: {error}", file=sys.stderr)
-            return EXIT_USAGE
+        report = check_variant(variant, target=target, reference=args.reference, max_examples=examples, seed=seed,
+                               profile=args.profile, only=args.only, report_dir=report_dir, database=database,
+                               progress=stderr_progress(), echo=lambda line: print(line, flush=True))
         print(report.tail())
         print()
         if not report.passed:
@@ -122,34 +239,28 @@ def _explain(args: argparse.Namespace) -> int:
 
     values = weights = None
     if args.seed_article:
-        from examples.seed_article import seed_filter, seed_image
+        from oracle.examples.seed_article import seed_filter, seed_image
 
         size, kernel, padding = (6, 8), (5, 3), (2, 1)
         window = args.window or (4, 3)
         values, weights = seed_image()[0], seed_filter()[:, :, :, 0]
-        stride, dilation = args.stride, args.dilation
     else:
         if args.input is None or args.kernel is None:
-            print("conv-oracle: error: explain needs --input H,W and --kernel KH,KW (or --seed-article)",
-                  file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError("explain needs --input H,W and --kernel KH,KW (or --seed-article)")
         size, kernel, window = args.input, args.kernel, args.window
-        stride, dilation = args.stride, args.dilation
+        padding = parse_padding(args.padding)
+    text = explain(size, kernel, stride=args.stride, padding=padding, dilation=args.dilation, window=window,
+                   values=values, weights=weights)
+    if args.png:
         try:
-            padding = parse_padding(args.padding)
-        except ValueError as error:
-            print(f"conv-oracle: error: {error}", file=sys.stderr)
-            return EXIT_USAGE
-    try:
-        print(explain(size, kernel, stride=stride, padding=padding, dilation=dilation, window=window,
-                      values=values, weights=weights))
-        if args.png:
-            save_png(args.png, size, kernel, stride=stride, padding=padding, dilation=dilation, window=window,
-                     values=values, dashed_stride=(2, 2) if args.seed_article else None)
-            print(f"\nwrote {args.png}")
-    except (ValueError, TypeError) as error:
-        print(f"conv-oracle: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+            save_png(args.png, size, kernel, stride=args.stride, padding=padding, dilation=args.dilation,
+                     window=window, values=values, dashed_stride=(2, 2) if args.seed_article else None)
+        except OSError as error:
+            raise UsageError(f"--png must be a file it can write; got {args.png!r} "
+                             f"({type(error).__name__}: {error.strerror or error})") from None
+    print(text)
+    if args.png:
+        print(f"\nwrote {args.png}")
     return EXIT_OK
 
 
@@ -157,31 +268,39 @@ def _bench(args: argparse.Namespace) -> int:
     try:
         from oracle import bench
     except ImportError as error:
-        print(f"conv-oracle: error: bench needs torch and threadpoolctl ({error})", file=sys.stderr)
-        return EXIT_USAGE
-    shapes = bench.SHAPES if not args.shapes else [s for s in bench.SHAPES if s.name in args.shapes]
-    if not shapes:
-        print(f"conv-oracle: error: --shapes must name some of {[s.name for s in bench.SHAPES]}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"bench needs torch and threadpoolctl: pip install 'conv-oracle[bench]' ({error})") from None
+    shapes = [s for s in bench.SHAPES if args.shapes is None or s.name in args.shapes]
     bench.run(shapes, tuple(args.dtypes), rounds=args.rounds, threads=args.threads)
-    warm, cold = bench.small_latency()
-    print(f"small forward+backward (vectorized, float64): {warm:.0f} us with a warm index cache, {cold:.0f} us cold")
+    if "float64" in args.dtypes and (args.shapes is None or "small" in args.shapes):
+        warm, cold = bench.small_latency()
+        print(f"small forward+backward (vectorized, float64): {warm:.0f} us with a warm index cache, "
+              f"{cold:.0f} us cold")
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "check":
-        return _check(args)
-    if args.command == "selftest":
-        from oracle.check import selftest
+def _selftest(args: argparse.Namespace) -> int:
+    from oracle.check import selftest
 
-        verdicts = selftest.run(reference=args.reference, max_examples=args.max_examples,
-                                seed=None if args.seed == -1 else args.seed)
-        return EXIT_OK if all(v.right for v in verdicts) else EXIT_FOUND
-    if args.command == "explain":
-        return _explain(args)
-    return _bench(args)
+    verdicts = selftest.run(reference=args.reference, max_examples=args.max_examples, seed=_seed(args.seed))
+    return EXIT_OK if all(v.right for v in verdicts) else EXIT_FOUND
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return its exit status."""
+    args = _parser().parse_args(_join_negative_values(sys.argv[1:] if argv is None else list(argv)))
+    commands = {"check": _check, "selftest": _selftest, "explain": _explain, "bench": _bench}
+    try:
+        return commands[args.command](args)
+    except (UsageError, ValueError, TypeError) as error:
+        print(f"conv-oracle: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FOUND
+    except KeyboardInterrupt:
+        print("conv-oracle: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

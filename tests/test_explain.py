@@ -18,7 +18,7 @@ def test_explain_seed_article_numbers_match_naive(capsys):
     assert "H_out = (H + pt + pb - d*(KH - 1) - 1) // s + 1 = (6 + 2 + 2 - 1*4 - 1) // 1 + 1 = 6" in out
     assert "   4     p   16   17 [18] [19] [20]   21   22   23    p" in out
     assert "   8     p    p    p  [p]  [p]  [p]    p    p    p    p" in out
-    from examples.seed_article import seed_filter, seed_image
+    from oracle.examples.seed_article import seed_filter, seed_image
 
     y = naive.conv2d(seed_image(), seed_filter(), padding=(2, 1))
     assert f"= {y[0, 4, 3, 0]:.0f}; naive.conv2d gives y[0, 4, 3, 0] = {y[0, 4, 3, 0]:.0f}" in out
@@ -53,14 +53,22 @@ def test_explain_backward_padding_matches_the_articles_rule():
 @pytest.mark.parametrize("options, error", [
     ({"stride": 0}, "stride must be >= 1 on each axis; got stride=0"),
     ({"padding": (-1, 0)}, "padding must be >= 0 on every side; got padding=(-1, 0)"),
-    ({"dilation": 9}, "the dilated kernel must fit in the padded input"),
 ])
-def test_explain_refuses_invalid_geometry_as_conv2d_does(options, error):
+def test_explain_refuses_invalid_options_as_conv2d_does(options, error):
     with pytest.raises(ValueError, match=re.escape(error)) as explained:
         explain((5, 5), (3, 3), **options)
     with pytest.raises(ValueError) as convolved:
         naive.conv2d(np.zeros((0, 5, 5, 1)), np.zeros((3, 3, 1, 1)), **options)
     assert str(explained.value) == str(convolved.value)
+
+
+def test_explain_refuses_a_kernel_that_does_not_fit_in_its_own_words():
+    """No placeholder arrays in the message: the input and kernel sizes the user gave (issue 11)."""
+    with pytest.raises(ValueError) as refused:
+        explain((5, 5), (3, 3), dilation=9)
+    assert str(refused.value) == ("the dilated kernel must fit in the padded input (H_out and W_out >= 1); got input "
+                                  "5x5 padded to 5x5, kernel 3x3 dilated to 19x19 (padding=0, dilation=9)")
+    assert "x.shape" not in str(refused.value)
 
 
 def test_explain_cli_error_is_one_line_exit_2(capsys):

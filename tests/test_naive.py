@@ -63,7 +63,7 @@ def test_naive_accepts_any_memory_layout():
 
 
 def test_naive_seed_article_example():
-    from examples.seed_article import seed_filter, seed_image
+    from oracle.examples.seed_article import seed_filter, seed_image
 
     x, w = seed_image(), seed_filter()
     assert x[0, 0, :, 0].tolist() == list(range(8)) and x[0, 0, 0, 1] == 48

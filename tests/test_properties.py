@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 
 from oracle import properties
+from oracle.cases.layouts import LAYOUTS
 from oracle.cases.strategies import conv_cases
 from oracle.reference.truth import get_reference
 from oracle.targets.variant import from_object
@@ -106,25 +107,25 @@ def test_naive_and_vectorized_agree(case):
     PROPERTY["dw"](VARIANTS["vectorized"], case, NAIVE)
 
 
-@pytest.mark.parametrize("layout", ["fortran", "strided view", "read-only"])
 @by_variant
-@given(case=conv_cases(exact=True))
-def test_any_memory_layout_gives_the_same_result(name, layout, case):
-    def relayout(a):
-        if a is None:
-            return None
-        if layout == "fortran":
-            return np.asfortranarray(a)
-        if layout == "strided view":
-            return np.repeat(a, 2, axis=-1)[..., ::2]
-        view = a.copy()
-        view.flags.writeable = False
-        return view
+@given(case=conv_cases())
+def test_any_memory_layout_gives_the_same_result(name, case):
+    properties.memory_layouts(VARIANTS[name], case, TORCH)
 
-    impl = IMPLEMENTATIONS[name]
-    expected = impl.conv2d(case.x, case.w, case.b, **case.options)
-    got = impl.conv2d(relayout(case.x), relayout(case.w), relayout(case.b), **case.options)
-    assert np.array_equal(got, expected)
-    grads = impl.conv2d_backward(relayout(case.dy), relayout(case.x), relayout(case.w), **case.options)
-    for a, e in zip(grads, impl.conv2d_backward(case.dy, case.x, case.w, **case.options)):
-        assert np.array_equal(a, e)
+
+@by_variant
+@given(case=conv_cases())
+def test_no_result_depends_on_the_calls_before_it(name, case):
+    properties.call_history(VARIANTS[name], case, TORCH)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+@given(case=conv_cases(exact=True))
+def test_every_memory_layout_reaches_the_variant_with_the_same_values(layout, case):
+    """Each layout changes the memory, never a value: what the variant receives equals the contiguous array."""
+    variant = VARIANTS["vectorized"]
+    plain = variant.arguments("conv2d_backward", (case.dy, case.x, case.w))
+    arranged = variant.arguments("conv2d_backward", (case.dy, case.x, case.w), layout.arrange)
+    for a, b in zip(plain, arranged):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        assert np.array_equal(a, b)

@@ -31,8 +31,25 @@ def test_zoo_mutant_is_wrong_only_in_its_bug_not_its_validation(mutant):
     properties.bad_input(load(f"oracle.zoo.{mutant}"))
 
 
-@pytest.mark.parametrize("target", CORRECT)
+BLOCK_MUTANTS = {
+    "input_channel_tail": "C_in=6", "output_channel_tail": "C_out=9", "ragged_width_tile": "W_out=5",
+    "dw_ragged_row_tile": "H_out=9", "dx_partial_batch_chunk": "N=5", "large_kernel_path": "KH=5",
+    "halo_capped": "pad top=9",
+}
+
+
+@pytest.mark.parametrize("mutant, first", list(BLOCK_MUTANTS.items()))
+def test_zoo_block_sweep_finds_each_block_bug_at_its_smallest_size(mutant, first):
+    from oracle.check.runner import run_sweep
+
+    outcome = run_sweep(load(f"oracle.zoo.{mutant}"), TORCH)
+    assert outcome.verdict == "failed" and outcome.note.startswith(f"sweep point {first} ("), outcome.note
+
+
+@pytest.mark.parametrize("target", list(CORRECT))
 def test_zoo_correct_implementation_passes(target):
+    if CORRECT[target]:
+        pytest.importorskip(CORRECT[target])
     verdict = judge(target, False, TORCH, max_examples=100, seed=0, shrink=False)
     assert not verdict.failed, verdict.line
 
