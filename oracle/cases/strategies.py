@@ -361,56 +361,42 @@ def _dtype_order(name: str) -> int:
 
 def _padding_and_size(draw, form: str, axes: list[dict[str, int]], support: Support, small: dict[str, int],
                       reaching: str) -> tuple[Any, tuple[int, int]]:
-    """The padding argument and the input size ``(H, W)`` that yield a drawn output size (module docstring)."""
+    """The padding argument and the input size ``(H, W)`` that yield a drawn output size (module docstring).
+
+    The same draws are made, in the same order, whatever the form (four pads, then per axis the rows past the last
+    window and the output size), so that shrinking from one form to a plainer one keeps the rest of the case.
+    """
     spans = [a["dilation"] * (a["kernel"] - 1) + 1 for a in axes]
-    if form == "same":
-        size = []
-        for axis, a, span in zip("HW", axes, spans):
-            if axis == "W" and "input" in support.square:
-                size.append(size[0])  # the axes are drawn alike
-                continue
-            out = _dimension(draw, f"{axis}_out", 1, small["out"], REACH.out, reaching == f"{axis}_out")
-            s = a["stride"]
-            # H = (H_out - 1)*s + r, 1 <= r <= s, gives ceil(H / s) = H_out; r <= span leaves no unread row
-            last = s if support.leftover_rows else max(1, min(s, span))
-            r = draw(st.integers(1, last), label=f"{axis} rows in the last stride")
-            size.append((out - 1) * s + r)
-        return "same", (size[0], size[1])
-
-    mirror = "input" in support.square
-
-    def pad(label: str) -> int:
-        return _dimension(draw, label, 0, small["pad"], REACH.pad, reaching == "padding")
-
-    if form == "valid":
-        pads = ((0, 0), (0, 0))
-    elif form == "int":
-        p = pad("padding")
-        pads = ((p, p), (p, p))
-    elif form == "pair":
-        ph = pad("padding h")
-        pw = ph if mirror else pad("padding w")
-        pads = ((ph, ph), (pw, pw))
-    else:
-        sides = []
-        for names in (("top", "bottom"), ("left", "right")):
-            before = pad(f"pad {names[0]}")
-            after = before if not support.asymmetric_padding else pad(f"pad {names[1]}")
-            sides.append((before, after))
-        pads = (sides[0], sides[0] if mirror else sides[1])
+    mirror = "input" in support.square  # a square input: both axes drawn alike
+    top, bottom, left, right = (_dimension(draw, f"pad {side}", 0, small["pad"], REACH.pad, reaching == "padding")
+                                for side in ("top", "bottom", "left", "right"))
+    if not support.asymmetric_padding:
+        bottom, right = top, left
+    if mirror:
+        left, right = top, bottom
+    pads = {"int": ((top, top), (top, top)), "pair": ((top, top), (left, left)),
+            "sides": ((top, bottom), (left, right))}.get(form, ((0, 0), (0, 0)))
     size: list[int] = []
     for axis, a, span, (before, after) in zip("HW", axes, spans, pads):
         s = a["stride"]
         if axis == "W" and mirror:
-            size.append(size[0])  # the axes are drawn alike
+            size.append(size[0])
             continue
-        extra = draw(st.integers(0, s - 1), label=f"{axis} rows no window reads") if support.leftover_rows else 0
+        if form == "same":
+            # H = (H_out - 1)*s + r, 1 <= r <= s, gives ceil(H / s) = H_out; r <= span leaves no unread row
+            last = s if support.leftover_rows else max(1, min(s, span))
+            r = 1 + draw(st.integers(0, last - 1), label=f"{axis} rows past the last window")
+            out = _dimension(draw, f"{axis}_out", 1, small["out"], REACH.out, reaching == f"{axis}_out")
+            size.append((out - 1) * s + r)
+            continue
+        extra = draw(st.integers(0, s - 1), label=f"{axis} rows past the last window") if support.leftover_rows \
+            else 0
         # smallest output size that leaves the input at least one row: H >= 1
         least = max(1, math.ceil((1 + before + after - span - extra) / s) + 1)
         out = _dimension(draw, f"{axis}_out", least, least + small["out"] - 1, REACH.out, reaching == f"{axis}_out",
                          least=least)
         size.append((out - 1) * s + span - before - after + extra)
-    padding = {"valid": "valid", "int": pads[0][0], "pair": (pads[0][0], pads[1][0]), "sides": pads}[form]
+    padding = {"same": "same", "valid": "valid", "int": top, "pair": (top, left), "sides": pads}[form]
     return padding, (size[0], size[1])
 
 

@@ -57,6 +57,7 @@ class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     reproducers: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
+    database: bool = False
 
     @property
     def passed(self) -> bool:
@@ -94,7 +95,9 @@ class Report:
             lines.append("  WARNING:     PyTorch is not installed: the loops of naive are the truth, so a bug naive "
                          "shares goes unseen" + (", and naive judged by itself proves nothing"
                                                  if self.variant.name == "naive" else ""))
-        seed = self.seed if self.seed is not None else "random"
+        seed = self.seed if self.seed is not None else "random" + (
+            ": Hypothesis's own search, failures kept in the example database and replayed first" if self.database
+            else "")
         lines += [
             f"  versions:    python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}, "
             f"hypothesis {hypothesis.__version__}",
@@ -199,8 +202,11 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
         if o.failure.raised_at:
             lines.append(f"  {label}raised at:  {o.failure.raised_at}")
     failure = first.failure
-    if failure is not None and first.case is not None:
-        where = describe(failure.name, failure.bad, first.case)
+    shown = getattr(failure, "case", None) or first.case  # a call history failure: the call that failed
+    if shown is not first.case:
+        lines.append(f"  failing call's case:  {shown!r}")
+    if failure is not None and shown is not None:
+        where = describe(failure.name, failure.bad, shown)
         if where:
             lines.append(f"  where: {'; '.join(where)}")
         for line in failure.differences(limit=3):
@@ -210,9 +216,9 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
             lines.append(f"  {key}: {value}")
         if o.history:
             lines.append(f"  history: {o.name} {o.history}")
-    if first.case is not None:
+    if shown is not None:
         bad = failure.bad if failure is not None else None
-        lines += ["  " + line for line in case_picture(first.case, bad, failure.name if failure else "")]
+        lines += ["  " + line for line in case_picture(shown, bad, failure.name if failure else "")]
     if path is not None:
         step = getattr(failure, "step", None)
         more = "  (add --alone for the failing call only)" if step else ""
@@ -234,22 +240,29 @@ def check_variant(
     progress: Callable[[str], None] | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> Report:
-    """Run every property that applies to ``variant`` (a `Variant`, a module or an object with ``conv2d``).
+    """Run every property that applies to ``variant`` (an import string, a `Variant`, a module or an object with
+    ``conv2d``).
 
     ``target`` is the import string written into reproducers (default: the one the variant was loaded by);
     reproducers go to ``report_dir`` (None: none written). ``database`` is a Hypothesis example database that
-    keeps failing cases between runs. ``echo`` receives the header and each verdict line as soon as it is known
-    (the command line prints them), ``progress`` a running count of cases.
+    keeps failing cases between runs and replays them first; with one, the search is Hypothesis's own random one
+    (``seed`` is not used: Hypothesis saves no examples of a seeded search). ``echo`` receives the header and each
+    verdict line as soon as it is known (the command line prints them), ``progress`` a running count of cases.
     """
     known = [p.name for p in PROPERTIES] + list(EXTRA_PROPERTIES)
     unknown = sorted(set(only or ()) - set(known))
     if unknown:
         raise ValueError(f"property must be one of {', '.join(map(repr, known))}; got {', '.join(map(repr, unknown))}")
-    if not isinstance(variant, Variant):
+    if isinstance(variant, str):
+        target = target or variant
+        variant = load(variant)
+    elif not isinstance(variant, Variant):
         variant = from_object(variant, target, target=target)
     target = target or variant.origin.target
+    if database is not None:
+        seed = None  # Hypothesis keeps and replays examples only for a search it seeds itself
     ref = get_reference(reference)
-    report = Report(variant, ref.name, seed, max_examples)
+    report = Report(variant, ref.name, seed, max_examples, database=database is not None)
     if echo is not None:
         for line in [*report.header(), ""]:
             echo(line)

@@ -78,32 +78,42 @@ def _other_values(case: ConvCase, seed: int, shape_of: ConvCase | None = None) -
 
 
 def history_sequence(case: ConvCase) -> list[tuple[str, ConvCase]]:
-    """The calls of `call_history`: the case, one of other shapes, the first shapes again with other values. Each
-    is labelled for reports."""
+    """The calls of `call_history`, labelled for reports: the case, one of other shapes, then each shape again with
+    other values."""
     n, h, w, c = case.x.shape
     s_h, s_w = case.geometry.stride
     grown = case.replace(x=np.zeros((max(n, 1), h + s_h, w + s_w, c), dtype=case.dtype))
     grown = grown.replace(dy=np.zeros((max(n, 1), *grown.geometry.out, case.w.shape[3]), dtype=case.dtype))
+    other = _other_values(case, 1, grown)
     return [("the case", case),
-            ("other shapes", _other_values(case, 1, grown)),
-            ("the case's shapes again, other values", _other_values(case, 2))]
+            ("other shapes", other),
+            ("the case's shapes again, other values", _other_values(case, 2)),
+            ("the other shapes again, other values", _other_values(other, 3))]
+
+
+JUDGED = (2, 3)
+"""The calls of the sequence `call_history` judges: those whose shapes an earlier call of the sequence had. (A
+first call is every other property's business; judged here, a failure could come from calls made before the
+sequence, which a reproducer cannot replay.)"""
 
 
 def call_history(variant: Variant, case: ConvCase, reference: Any) -> None:
-    """Calls in sequence (the case, one of other shapes, the case's shapes again with other values) each give their
-    own reference's results: nothing a call returns depends on the calls before it (stale buffers, caches keyed on
-    shapes alone)."""
+    """Calls in sequence (the case, one of other shapes, then each shape again with other values): the repeated
+    shapes give their own reference's results, not anything left by the call before them (stale buffers, caches
+    keyed on shapes alone). A failure names the calls that led to it; its reproducer replays them."""
     functions = ["conv2d"] + (["conv2d_backward"] if variant.offers("conv2d_backward") else [])
     sequence = history_sequence(case)
     for step, (label, each) in enumerate(sequence):
+        if step not in JUDGED:
+            for function in functions:
+                _results(variant, each, function)
+            continue
         expected = truth(reference, each, backward=len(functions) > 1)
         for function in functions:
             try:
                 _check(variant, each, function, expected, None, f"(call {step + 1} of {len(sequence)})")
             except Mismatch as failure:
-                failure.step = step
-                if step:
-                    before = "; ".join(f"{i + 1}: {text}" for i, (text, _) in enumerate(sequence[:step]))
-                    failure.retitle(f"call {step + 1} of {len(sequence)} ({label}) is wrong after {before}: "
-                                    f"{failure.line}")
-                raise
+                failure.step, failure.case = step, each
+                before = "; ".join(f"{i + 1}: {text}" for i, (text, _) in enumerate(sequence[:step]))
+                raise failure.retitle(f"call {step + 1} of {len(sequence)} ({label}) is wrong after {before}: "
+                                      f"{failure.line}") from None

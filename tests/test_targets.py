@@ -1,0 +1,163 @@
+"""The bundled targets against the oracle: JAX, ONNX's reference evaluator and PyTorch (CPU, both memory formats).
+
+Each test checks a few properties with a small budget. What must hold does; the libraries' known bugs are found
+and reported as failures of the variant, never as the oracle's. The precision each target declares for the half
+dtypes is measured here with inputs whose float32 sums are exact: a result summed in float32 (or wider) and
+rounded once is then the exact sum rounded once, element for element. Tests skip when a library is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import naive
+from oracle import check_variant, load
+from oracle.reference.precision import FORMATS, storage_dtype
+
+BUDGET = 8
+
+
+def _narrowed(target: str, **support):
+    """The target with its declaration narrowed (fewer dtypes: fewer named edge cases, a shorter test)."""
+    variant = load(target)
+    return dataclasses.replace(variant, support=variant.support.replace(**support))
+
+
+def _check(variant, only, max_examples=BUDGET):
+    report = check_variant(variant, only=only, max_examples=max_examples, report_dir=None)
+    assert not report.oracle_failed, report.text()
+    return report
+
+
+def _held(report, names):
+    verdicts = {o.name: o.verdict for o in report.outcomes}
+    assert all(verdicts[n] == "passed" for n in names), report.text()
+
+
+def _failed(report, name):
+    """The outcome of ``name``, which must have failed as the variant's failure, named so in the report."""
+    outcome = next(o for o in report.outcomes if o.name == name)
+    assert outcome.verdict == "failed", report.text()
+    assert not outcome.failure.line.startswith("ORACLE FAILURE"), report.text()
+    text = report.text()
+    assert f"FAIL  {name}" in text and "the oracle itself failed" not in text
+    return outcome
+
+
+def _exact_values(rng, shape, dtype):
+    """Numbers ``m * 2**e`` with ``|m| < 16``: products exact in 8 bits, sums of hundreds of them exact in float32,
+    most sums not representable in a half dtype."""
+    return (rng.integers(-15, 16, shape) * 2.0 ** rng.integers(-3, 2, shape)).astype(storage_dtype(dtype))
+
+
+def _rounded_once(variant, dtype, bias, backward=False, trials=6):
+    """How many elements differ from the exact sum rounded once to ``dtype``, by result name."""
+    rng, fmt, wrong = np.random.default_rng(0), FORMATS[dtype], {}
+    for trial in range(trials):
+        groups = 4 if trial % 2 else 1
+        x, w = _exact_values(rng, (2, 6, 6, 24), dtype), _exact_values(rng, (3, 3, 24 // groups, 8), dtype)
+        b, dy = _exact_values(rng, (8,), dtype), _exact_values(rng, (2, 6, 6, 8), dtype)
+        options = {"stride": 1, "padding": 1, "dilation": 1, "groups": groups}
+        x64, w64, b64, dy64 = (a.astype(np.float64) for a in (x, w, b, dy))
+        results = {"y": (variant.run("conv2d", x, w, b if bias else None, **options),
+                         naive.conv2d(x64, w64, b64 if bias else None, **options))}
+        if backward:
+            got, want = variant.run("conv2d_backward", dy, x, w, **options), naive.conv2d_backward(dy64, x64, w64,
+                                                                                                    **options)
+            results.update(zip(("dx", "dw", "db"), zip(got, want)))
+        for name, (got, want) in results.items():
+            wrong[name] = wrong.get(name, 0) + int((got.astype(np.float64) != fmt.round(want)).sum())
+    return wrong
+
+
+# --- JAX ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def jax_target():
+    pytest.importorskip("jax")
+    return "oracle.targets.jax"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_jax_forward_and_backward_hold(jax_target, dtype):
+    names = ["forward", "dx", "dw", "db", "adjoint"]
+    _held(_check(_narrowed(jax_target, dtypes=(dtype,)), names, max_examples=5), names)
+
+
+def test_jax_contract_properties_hold(jax_target):
+    names = ["shapes and dtypes", "fresh results", "memory layouts"]
+    _held(_check(_narrowed(jax_target, dtypes=("float16", "float64")), names, max_examples=5), names)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_jax_half_dtypes_sum_in_float32_and_round_once(jax_target, dtype):
+    assert _rounded_once(load(jax_target), dtype, bias=True, backward=True) == {"y": 0, "dx": 0, "dw": 0, "db": 0}
+
+
+def test_jax_float64_depthwise_spreads_nan_to_other_groups(jax_target):
+    import jax.numpy as jnp
+    from jax import lax
+
+    # JAX itself, no adapter: one input channel per group, a NaN in group 1's input, NaN out of group 0 too
+    x = np.array([1.0, np.nan]).reshape(1, 1, 1, 2)
+    for dtype, group0 in ((np.float64, "nan"), (np.float32, "1.0")):
+        y = lax.conv_general_dilated(jnp.asarray(x, dtype), jnp.ones((1, 1, 1, 2), dtype), (1, 1), "VALID",
+                                     dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=2)
+        assert str(float(y[0, 0, 0, 0])) == group0
+    report = _check(_narrowed(jax_target, dtypes=("float64",)), ["NaN propagation", "inf propagation"])
+    outcome = _failed(report, "NaN propagation")
+    assert outcome.case.groups > 1 and outcome.case.w.shape[2] == 1 and outcome.case.dtype == np.float64
+    assert "its window does not hold the NaN" in outcome.failure.line
+    _failed(report, "inf propagation")
+
+
+# --- ONNX -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def onnx_target():
+    pytest.importorskip("onnx")
+    return "oracle.targets.onnx"
+
+
+def test_onnx_forward_holds(onnx_target):
+    names = ["forward", "shapes and dtypes", "inputs unmodified", "fresh results", "memory layouts", "call history"]
+    report = _check(onnx_target, names, max_examples=20)
+    _held(report, names)
+    assert {o.name: o.verdict for o in _check(onnx_target, ["dx"]).outcomes}["dx"] == "skipped"
+
+
+def test_onnx_declares_the_dtypes_it_rounds_once(onnx_target):
+    variant = load(onnx_target)
+    assert variant.support.dtypes == ("bfloat16", "float32", "float64")
+    assert _rounded_once(variant, "bfloat16", bias=True) == {"y": 0}
+    # float16: W @ im2col(X) is rounded once, but the bias is added to the rounded product, rounding twice
+    assert _rounded_once(variant, "float16", bias=False) == {"y": 0}
+    assert _rounded_once(variant, "float16", bias=True)["y"] > 0
+    report = _check(_narrowed(onnx_target, dtypes=("float16",)), ["forward"], max_examples=20)
+    outcome = _failed(report, "forward")
+    assert outcome.case.b is not None and "rounding to float16" in outcome.failure.line
+
+
+def test_onnx_dilation_spreads_nan_through_inserted_zeros(onnx_target):
+    report = _check(onnx_target, ["NaN propagation", "inf propagation"], max_examples=20)
+    outcome = _failed(report, "NaN propagation")
+    assert max(outcome.case.geometry.dilation) > 1
+    assert "its window does not hold the NaN" in outcome.failure.line
+    _failed(report, "inf propagation")
+    undilated = _check(_narrowed(onnx_target, dilation=False), ["NaN propagation", "inf propagation"], 20)
+    _held(undilated, ["NaN propagation", "inf propagation"])
+
+
+# --- PyTorch --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["oracle.targets.torch", "oracle.targets.torch:channels_last"])
+def test_torch_cpu_forward_and_dx_hold(target):
+    pytest.importorskip("torch")
+    names = ["forward", "dx"]
+    _held(_check(_narrowed(target, dtypes=("float32", "float64")), names, max_examples=10), names)
