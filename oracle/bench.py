@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import vectorized
+from oracle.reference.precision import storage_dtype
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,18 @@ def _peak_bytes(fn: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
+def _tensor(a: np.ndarray, order: tuple[int, ...]):
+    """An NHWC/HWIO array as a contiguous NCHW/OIHW tensor of its own dtype (bfloat16 through float32, exactly)."""
+    import torch
+
+    if a.dtype.name == "bfloat16":
+        return torch.from_numpy(a.astype(np.float32)).to(torch.bfloat16).permute(*order).contiguous()
+    return torch.from_numpy(a).permute(*order).contiguous()
+
+
 def _contenders(shape: Shape, dtype: np.dtype, with_naive: bool):
-    """``{(name, pass): callable}`` for one shape and dtype, on fixed random data."""
+    """``{(name, pass): callable}`` for one shape and dtype, on fixed random data. The bare matrix product is
+    float32's for the half formats: numpy has no fast half product, and `vectorized` computes them in float32."""
     import torch
 
     rng = np.random.default_rng(0)
@@ -76,12 +87,11 @@ def _contenders(shape: Shape, dtype: np.dtype, with_naive: bool):
     y = vectorized.conv2d(x, w, **options)
     dy = rng.standard_normal(y.shape).astype(dtype)
     m, kk = y.shape[0] * y.shape[1] * y.shape[2], shape.k * shape.k * shape.c_in
-    a = rng.standard_normal((m, kk)).astype(dtype)
-    bw = rng.standard_normal((kk, shape.c_out)).astype(dtype)
+    product = np.float32 if dtype.name in ("float16", "bfloat16") else dtype
+    a = rng.standard_normal((m, kk)).astype(product)
+    bw = rng.standard_normal((kk, shape.c_out)).astype(product)
 
-    xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
-    wt = torch.from_numpy(w).permute(3, 2, 0, 1).contiguous()
-    dyt = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous()
+    xt, wt, dyt = _tensor(x, (0, 3, 1, 2)), _tensor(w, (3, 2, 0, 1)), _tensor(dy, (0, 3, 1, 2))
     torch_options = (
         [shape.stride] * 2, [shape.padding] * 2, [1, 1], False, [0, 0], 1, [True, True, True]
     )
@@ -122,10 +132,10 @@ def run(shapes=SHAPES, dtypes=("float32", "float64"), rounds: int = 7, threads: 
         out(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, numpy {np.__version__}, "
             f"torch {torch.__version__}, threads={threads}; pools: {blas}")
         out(f"medians of {rounds} interleaved rounds (each the best of 3 calls); ratios: / torch, / bare matmul")
-        out(f"{'shape':8} {'dtype':7} {'pass':8} {'naive':>9} {'vectorized':>11} {'torch':>9} {'matmul':>9} "
+        out(f"{'shape':8} {'dtype':8} {'pass':8} {'naive':>9} {'vectorized':>11} {'torch':>9} {'matmul':>9} "
             f"{'vec/torch':>9} {'vec/mm':>7} {'peak MiB':>9}")
         for shape in shapes:
-            for dtype in map(np.dtype, dtypes):
+            for dtype in map(storage_dtype, dtypes):
                 table = _contenders(shape, dtype, with_naive=False)
                 naive_ok = shape.n * shape.size**2 * shape.c_in * shape.c_out * shape.k**2 < 2e5 * naive_limit
                 if naive_ok:
@@ -145,8 +155,16 @@ def run(shapes=SHAPES, dtypes=("float32", "float64"), rounds: int = 7, threads: 
                            "torch": tor, "matmul": mm, "peak_mib": peak}
                     rows.append(row)
                     naive_text = f"{nv * 1e3:8.2f}ms" if nv is not None else f"{'-':>9}"
-                    out(f"{shape.name:8} {dtype.name:7} {pass_:8} {naive_text} {vec * 1e3:9.3f}ms "
+                    out(f"{shape.name:8} {dtype.name:8} {pass_:8} {naive_text} {vec * 1e3:9.3f}ms "
                         f"{tor * 1e3:7.3f}ms {mm * 1e3:7.3f}ms {vec / tor:9.2f} {vec / mm:7.2f} {peak:9.2f}")
+    halves = [r for r in rows if r["dtype"] in ("float16", "bfloat16")]
+    if halves:
+        out("half formats in vectorized (float32 products and sums, one rounding), time / its float32 time:")
+    for r in halves:
+        base = next((q for q in rows if q["dtype"] == "float32" and q["shape"] == r["shape"]
+                     and q["pass"] == r["pass"]), None)
+        if base is not None:
+            out(f"  {r['shape']:8} {r['dtype']:8} {r['pass']:8} {r['vectorized'] / base['vectorized']:5.2f}")
     return rows
 
 

@@ -17,3 +17,17 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Without PyTorch, say plainly which tests could not judge against it (not only in -ra's short lines)."""
+    from oracle.reference import torch_reference
+
+    if torch_reference.available():
+        return
+    skipped = terminalreporter.stats.get("skipped", [])
+    files = sorted({report.nodeid.split("::")[0] for report in skipped if "torch" in str(report.longrepr)})
+    terminalreporter.write_sep("=", "PyTorch is not installed", yellow=True)
+    terminalreporter.write_line(
+        f"{len(files)} test files judge against PyTorch and were skipped: {', '.join(files) or 'none'}. The rest "
+        "judged by naive alone, which cannot catch a bug naive shares. Install torch==2.13.0 to run them.")

@@ -43,7 +43,7 @@ def test_cli_check_header_names_declaration_precision_versions_seed_budget_and_c
     main(["check", "oracle.examples.fft_conv", "--max-examples", "5", "--seed", "7"])
     out = capsys.readouterr().out
     assert "declared:    forward only, error='normwise', no exact NaN and inf propagation" in out
-    assert "precision:   float16, bfloat16, float32, float64 as each dtype implies" in out
+    assert "precision:   float16, bfloat16, float32, float64: as each dtype implies" in out
     assert "numpy" in out and "hypothesis" in out and "torch" in out
     assert "5 generated cases per property" in out and "seed 7" in out
     assert "SAME_UPPER" in out

@@ -109,6 +109,10 @@ def _declared(shape: Shape, support: Support) -> Shape:
     return Shape(shape.n, h_out, w_out, shape.c_in, shape.c_out, shape.groups, kernel, stride, dilation, pads)
 
 
+def _plainest(pair: tuple[int, int]) -> int | tuple[int, int]:
+    return pair[0] if pair[0] == pair[1] else pair
+
+
 def sweep_cases(support: Support | None = None) -> list[tuple[str, ConvCase]]:
     """Every sweep point inside ``support``, in every dtype it takes, labelled ``C_in=6 (float32)``."""
     support = support or Support()
@@ -125,8 +129,8 @@ def sweep_cases(support: Support | None = None) -> list[tuple[str, ConvCase]]:
             x = rng.integers(-3, 4, (shape.n, *size, shape.c_in)).astype(dtype)
             w = rng.integers(-3, 4, (*shape.kernel, shape.c_in // shape.groups, shape.c_out)).astype(dtype)
             b = rng.integers(-3, 4, shape.c_out).astype(dtype)
-            case = ConvCase(x, w, b, np.zeros((0, 1, 1, 1)), stride=shape.stride, padding=padding,
-                            dilation=shape.dilation, groups=shape.groups, exact=True)
+            case = ConvCase(x, w, b, np.zeros((0, 1, 1, 1)), stride=_plainest(shape.stride), padding=padding,
+                            dilation=_plainest(shape.dilation), groups=shape.groups, exact=True)
             out = case.geometry.out  # the point's output size, or larger where the padding alone makes it so
             dy = rng.integers(-3, 4, (shape.n, *out, shape.c_out)).astype(dtype)
             case = fit(case.replace(dy=dy), support)

@@ -85,8 +85,8 @@ class Report:
         lines = [f"conv-oracle check {self.variant.name}", f"  declared:    {declared}"]
         plain = [d for d in support.dtypes if precision_of(support, d).usual]
         if plain:
-            halves = " (float16 and bfloat16 summed in float32)" if {"float16", "bfloat16"} & set(plain) else ""
-            lines.append(f"  precision:   {', '.join(plain)} as each dtype implies{halves}, every result rounded once")
+            halves = " (half formats summed in float32)" if {"float16", "bfloat16"} & set(plain) else ""
+            lines.append(f"  precision:   {', '.join(plain)}: as each dtype implies{halves}, each result rounded once")
         for dtype in support.dtypes:
             if dtype not in plain:
                 lines.append(f"  precision:   {precision_of(support, dtype).describe()}")

@@ -1,4 +1,4 @@
-"""PyTorch's ``conv2d`` with autograd as the outside reference, in float64, in design.md's layouts.
+"""PyTorch's ``conv2d`` with autograd as the outside reference, in float64, in the contract's layouts (CONTRACT.md).
 
 PyTorch works in NCHW / OIHW with symmetric padding and refuses ``padding='same'`` at a stride above 1. Here
 the padding is resolved first (SAME_UPPER for ``'same'``, see `oracle.geometry`) and applied with
