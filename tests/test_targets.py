@@ -79,18 +79,28 @@ def _rounded_once(variant, dtype, bias, backward=False, trials=6):
 @pytest.fixture(scope="module")
 def jax_target():
     pytest.importorskip("jax")
+    load("oracle.targets.jax")  # enables float64 in JAX, for the tests that call JAX directly too
     return "oracle.targets.jax"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_jax_forward_and_backward_hold(jax_target, dtype):
-    names = ["forward", "dx", "dw", "db", "adjoint"]
+def test_jax_forward_holds(jax_target, dtype):
+    _held(_check(_narrowed(jax_target, dtypes=(dtype,)), ["forward"], max_examples=5), ["forward"])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_jax_backward_holds(jax_target, dtype):
+    names = ["dx", "dw", "db"]
     _held(_check(_narrowed(jax_target, dtypes=(dtype,)), names, max_examples=5), names)
+
+
+def test_jax_adjoint_holds_in_float64(jax_target):
+    _held(_check(_narrowed(jax_target, dtypes=("float64",)), ["adjoint"], max_examples=5), ["adjoint"])
 
 
 def test_jax_contract_properties_hold(jax_target):
     names = ["shapes and dtypes", "fresh results", "memory layouts"]
-    _held(_check(_narrowed(jax_target, dtypes=("float16", "float64")), names, max_examples=5), names)
+    _held(_check(_narrowed(jax_target, dtypes=("float16",)), names, max_examples=5), names)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -124,16 +134,17 @@ def onnx_target():
     return "oracle.targets.onnx"
 
 
-def test_onnx_forward_holds(onnx_target):
+def test_onnx_forward_holds_where_it_rounds_once(onnx_target):
+    """Everything but float16 (below): bfloat16, float32 and float64 hold every forward property."""
     names = ["forward", "shapes and dtypes", "inputs unmodified", "fresh results", "memory layouts", "call history"]
-    report = _check(onnx_target, names, max_examples=20)
+    report = _check(_narrowed(onnx_target, dtypes=("bfloat16", "float32", "float64")), names, max_examples=20)
     _held(report, names)
     assert {o.name: o.verdict for o in _check(onnx_target, ["dx"]).outcomes}["dx"] == "skipped"
 
 
-def test_onnx_declares_the_dtypes_it_rounds_once(onnx_target):
+def test_onnx_float16_with_a_bias_rounds_twice_and_the_report_shows_it(onnx_target):
     variant = load(onnx_target)
-    assert variant.support.dtypes == ("bfloat16", "float32", "float64")
+    assert "float16" in variant.support.dtypes  # declared as the contract asks: the finding is reported
     assert _rounded_once(variant, "bfloat16", bias=True) == {"y": 0}
     # float16: W @ im2col(X) is rounded once, but the bias is added to the rounded product, rounding twice
     assert _rounded_once(variant, "float16", bias=False) == {"y": 0}
