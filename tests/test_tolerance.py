@@ -251,3 +251,24 @@ def test_tolerance_float16_overflow_is_inf_and_clamping_is_caught():
     assert within(vectorized.conv2d(x, w), expected.value, expected.bound).all()
     with pytest.raises(Mismatch, match=r"y\[0,0,0,0\]=65504, but should be \+inf \(the exact 131072 overflows\)"):
         properties.forward(from_object(mutant), case, TORCH)
+
+
+@pytest.mark.parametrize("scale", [2.0**-560, 2.0**520], ids=["tiny", "huge"])
+def test_tolerance_normwise_bound_scales_with_the_norms_at_any_magnitude(scale):
+    """The normwise bound is ``c u log2(L) ||x|| ||w||``: scaling ``x`` scales it, even where the squares of the
+    values underflow or overflow float64 (norms are taken scaled, so FFT's spread of tiny values stays inside it).
+    Found as a false alarm: an FFT convolution of values near 1e-170 was held to a bound of 2.2e-308."""
+    from oracle.examples import fft_conv
+
+    edge = next(c for c in EDGE_CASES if c.name == "asymmetric_padding")
+    support = from_object(fft_conv).support
+    case = _case(edge, "float64", support=support)
+    precision = precision_of(support, "float64")
+    plain = truth(TORCH, case, backward=True, precision=precision)
+    b = None if case.b is None else case.b * scale
+    scaled = truth(TORCH, case.replace(x=case.x * scale, b=b), backward=True, precision=precision)
+    for name, factor in (("y", scale), ("dx", 1.0), ("dw", scale)):  # x scaled: y and dw scale with it, dx not
+        expected, bound = getattr(plain, name).bound.total, getattr(scaled, name).bound.total
+        assert np.allclose(bound, expected * factor, rtol=1e-12, atol=0), name
+    y = fft_conv.conv2d(case.x * scale, case.w, b, **case.options)
+    assert within(y, scaled.y.value, scaled.y.bound).all()

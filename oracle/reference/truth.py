@@ -121,31 +121,39 @@ def truth(reference: Any, case: ConvCase, *, backward: bool = False, precision: 
     return Truth(expected_y, *results)
 
 
+def _norms(a: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """Frobenius norms of ``a`` over ``axis``, scaled by the largest magnitude first (as LAPACK's ``dnrm2``) so
+    that squares of tiny or huge values neither underflow to 0 nor overflow to inf."""
+    magnitude = np.abs(_float64(a))
+    scale = np.max(magnitude, axis=axis, keepdims=True, initial=0.0)
+    scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+    return np.squeeze(scale * np.sqrt(((magnitude / scale) ** 2).sum(axis=axis, keepdims=True)), axis=axis)
+
+
 def _group_norms(a: np.ndarray, groups: int) -> np.ndarray:
     """``(N, groups)`` Frobenius norms of each image's channel groups of NHWC ``a``."""
     n, h, w, c = a.shape
-    return np.sqrt((_float64(a) ** 2).reshape(n, h * w, groups, c // groups).sum(axis=(1, 3)))
+    return _norms(a.reshape(n, h * w, groups, c // groups), axis=(1, 3))
 
 
 def _normwise_y(x: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
     c_out = w.shape[3]
     x_norms = np.repeat(_group_norms(x, groups), c_out // groups, axis=1)  # (N, C_out)
-    w_norms = np.sqrt((_float64(w) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
+    w_norms = _norms(w, axis=(0, 1, 2))  # (C_out,)
     return x_norms[:, None, None, :], w_norms
 
 
 def _normwise_dx(dy: np.ndarray, w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
     c_in = w.shape[2] * groups
     dy_norms = np.repeat(_group_norms(dy, groups), c_in // groups, axis=1)  # (N, C_in)
-    w64 = _float64(w) ** 2
     kh, kw, cg, c_out = w.shape
-    w_norms = np.sqrt(w64.reshape(kh, kw, cg, groups, c_out // groups).sum(axis=(0, 1, 4)).T.reshape(-1))
+    w_norms = _norms(w.reshape(kh, kw, cg, groups, c_out // groups), axis=(0, 1, 4)).T.reshape(-1)  # (C_in,)
     return dy_norms[:, None, None, :], w_norms
 
 
 def _normwise_dw(x: np.ndarray, dy: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
     c_out = dy.shape[3]
-    x_norms = np.sqrt((_float64(x) ** 2).sum(axis=(0, 1, 2))).reshape(groups, -1)  # (G, Cg)
+    x_norms = _norms(x, axis=(0, 1, 2)).reshape(groups, -1)  # (G, Cg)
     x_norms = x_norms[np.arange(c_out) // (c_out // groups)].T  # (Cg, C_out): the channel dw[..., c, o] reads
-    dy_norms = np.sqrt((_float64(dy) ** 2).sum(axis=(0, 1, 2)))  # (C_out,)
+    dy_norms = _norms(dy, axis=(0, 1, 2))  # (C_out,)
     return x_norms, dy_norms
