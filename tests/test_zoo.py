@@ -50,7 +50,7 @@ def test_zoo_block_sweep_finds_each_block_bug_at_its_smallest_size(mutant, first
 def test_zoo_correct_implementation_passes(target):
     if CORRECT[target]:
         pytest.importorskip(CORRECT[target])
-    verdict = judge(target, False, TORCH, max_examples=100, seed=0, shrink=False)
+    verdict = judge(target, False, TORCH, max_examples=30, seed=0, shrink=False)
     assert not verdict.failed, verdict.line
 
 
@@ -101,7 +101,8 @@ def test_zoo_report_points_at_the_bug_and_its_reproducer_runs(tmp_path):
                            reference="torch", max_examples=60, only=["forward"], report_dir=tmp_path)
     text = report.text()
     assert "FAIL  forward" in text and "first difference:  y[" in text and "> bound" in text
-    assert "padding=((0, 0), (0, 1))" in text or "padding=((0, 1)" in text or "padding=((1, 0)" in text
+    pads = report.outcomes[0].case.geometry.pads
+    assert pads[0][0] != pads[0][1] or pads[1][0] != pads[1][1], pads
     script = report.reproducers["forward"]
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 1, run.stderr

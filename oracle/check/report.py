@@ -151,10 +151,13 @@ def same_case(a: ConvCase | None, b: ConvCase | None) -> bool:
         return False
     if a is b:
         return True
-    arrays = [(getattr(a, k), getattr(b, k)) for k in ("x", "w", "b", "dy")]
-    return repr(a) == repr(b) and all((p is None and q is None) or (p is not None and q is not None and p.shape ==
-                                                                     q.shape and np.array_equal(p, q))
-                                      for p, q in arrays)
+
+    def equal(p: np.ndarray | None, q: np.ndarray | None) -> bool:
+        if p is None or q is None:
+            return p is q
+        return p.shape == q.shape and np.array_equal(p, q, equal_nan=True)
+
+    return repr(a) == repr(b) and all(equal(getattr(a, k), getattr(b, k)) for k in ("x", "w", "b", "dy"))
 
 
 def verdict_line(o: Outcome, outcomes: list[Outcome] = ()) -> str:
@@ -186,7 +189,7 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
     first = group[0]
     names = ", ".join(o.name for o in group)
     if first.name == "bad input" and first.case is None:
-        rows = getattr(first.failure, "table", [])
+        rows = first.failure.table or []
         return ["--- bad input: the contract's table (CONTRACT.md) ---", *("  " + r for r in table_lines(rows))]
     title = f"the {first.note}" if first.note else "minimal counterexample" if first.case is not None else "no case"
     lines = [f"--- {names}: {title} ---"]
@@ -202,7 +205,7 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
         if o.failure.raised_at:
             lines.append(f"  {label}raised at:  {o.failure.raised_at}")
     failure = first.failure
-    shown = getattr(failure, "case", None) or first.case  # a call history failure: the call that failed
+    shown = (failure.case if failure is not None else None) or first.case  # call history: the call that failed
     if shown is not first.case:
         lines.append(f"  failing call's case:  {shown!r}")
     if failure is not None and shown is not None:
@@ -220,8 +223,7 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
         bad = failure.bad if failure is not None else None
         lines += ["  " + line for line in case_picture(shown, bad, failure.name if failure else "")]
     if path is not None:
-        step = getattr(failure, "step", None)
-        more = "  (add --alone for the failing call only)" if step else ""
+        more = "  (add --alone for the failing call only)" if failure is not None and failure.step else ""
         lines.append(f"  reproducer: python {path}{more}")
     return lines
 
@@ -318,7 +320,7 @@ def check_variant(
                 continue
             report.reproducers[first.name] = reproducer.write(
                 report_dir, variant.origin, target, [o.name for o in group], first.case, ref.name,
-                getattr(first.failure, "step", None))
+                first.failure.step if first.failure is not None else None)
     return report
 
 

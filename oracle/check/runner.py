@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis.database import ExampleDatabase
 
@@ -49,6 +50,7 @@ class Outcome:
     note: str = ""
     history: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    first_failure_seconds: float | None = None
 
 
 def run_property(
@@ -71,7 +73,12 @@ def run_property(
     ``known``: cases other properties failed on, tried first. ``database``: a Hypothesis example database that
     keeps failing cases between runs, under ``database_key`` (e.g. the target's name) and the property's name.
     """
-    state: dict[str, Any] = {"examples": 0, "first": None, "case": None, "failure": None}
+    state: dict[str, Any] = {"examples": 0, "first": None, "found": None, "case": None, "failure": None}
+    start = time.perf_counter()
+
+    def first_failure() -> None:
+        if state["first"] is None:
+            state["first"], state["found"] = state["examples"], time.perf_counter() - start
 
     def test(case: ConvCase) -> None:
         state["examples"] += 1
@@ -80,13 +87,13 @@ def run_property(
         try:
             prop.check(variant, case, reference)
         except Mismatch as failure:
-            state["first"] = state["first"] or state["examples"]
+            first_failure()
             state["case"], state["failure"] = case, failure
             raise
         except Exception as error:  # the variant's own exceptions arrive as Mismatch: this is the oracle's
             failure = Mismatch(f"ORACLE FAILURE: the oracle itself raised {type(error).__name__}: {error} "
                                f"[{case!r}]", name=prop.name, stage="oracle")
-            state["first"] = state["first"] or state["examples"]
+            first_failure()
             state["case"], state["failure"] = case, failure
             raise failure from error
 
@@ -104,15 +111,16 @@ def run_property(
                                           HealthCheck.filter_too_much])(run)
     if seed_value is not None:
         run = seed(property_seed(seed_value, prop.name))(run)
-    start = time.perf_counter()
     try:
         run()
     except Exception as error:
         failure = state["failure"]
         if failure is None:
             failure = Mismatch(f"{type(error).__name__}: {error}", name=prop.name, stage="raised")
-        outcome = Outcome(prop.name, "failed", state["examples"], state["first"], 0.0, state["case"], failure)
-        outcome.history = _replayed(prop, variant, state["case"], reference)
+        case, failure = plainest(prop, variant, state["case"], failure, reference)
+        outcome = Outcome(prop.name, "failed", state["examples"], state["first"], 0.0, case, failure,
+                          first_failure_seconds=state["found"])
+        outcome.history = _replayed(prop, variant, case, reference)
         outcome.seconds = time.perf_counter() - start
         return outcome
     if edge_cases:
@@ -121,7 +129,7 @@ def run_property(
                 test(case)
             except Mismatch as failure:
                 return Outcome(prop.name, "failed", state["examples"], state["first"], time.perf_counter() - start,
-                               case, failure, note=f"named edge case {name}",
+                               case, failure, note=f"named edge case {name}", first_failure_seconds=state["found"],
                                history=_replayed(prop, variant, case, reference))
     return Outcome(prop.name, "passed", state["examples"], None, time.perf_counter() - start)
 
@@ -129,6 +137,48 @@ def run_property(
 def property_seed(seed_value: int, name: str) -> int:
     """The seed one property draws its cases from: each property its own cases, all of them fixed by one seed."""
     return (seed_value + zlib.crc32(name.encode())) % 2**32
+
+
+def _plainer(case: ConvCase) -> list[ConvCase]:
+    """The case with one image, or with one option in its plainest form (stride 1, dilation 1, padding 0) where the
+    kernel still fits; ``dy`` cut or repeated to the new output's shape."""
+    found = []
+    if case.x.shape[0] > 1:
+        found.append(case.replace(x=case.x[:1].copy(), dy=case.dy[:1].copy(),
+                                  nan_at=(0, *case.nan_at[1:])))
+    for option, plain in (("stride", 1), ("dilation", 1), ("padding", 0)):
+        if getattr(case, option) == plain:
+            continue
+        candidate = case.replace(**{option: plain})
+        out = candidate.geometry.out
+        if min(out) < 1 or (case.padding == "same" and option == "padding" and case.same == "input"):
+            continue
+        found.append(candidate.replace(dy=np.resize(case.dy, (case.dy.shape[0], *out, case.dy.shape[3]))))
+    return found
+
+
+def plainest(prop: Property, variant: Variant, case: ConvCase | None, failure: Mismatch, reference: Any
+             ) -> tuple[ConvCase | None, Mismatch]:
+    """After Hypothesis's shrinking: one image, and each option that plays no part in the failure in its plainest
+    form, as long as the property still fails (and the case stays inside the variant's declaration)."""
+    from oracle.cases.strategies import fit
+
+    improved = case is not None and not failure.line.startswith("ORACLE")
+    while improved:
+        improved = False
+        for candidate in _plainer(case):
+            fitted = fit(candidate, variant.support)
+            if fitted is None or fitted.options != candidate.options:
+                continue
+            try:
+                prop.check(variant, fitted, reference)
+            except Mismatch as again:
+                if not again.line.startswith("ORACLE"):
+                    case, failure, improved = fitted, again, True
+                    break
+            except Exception:  # the oracle's own trouble on a candidate: keep what Hypothesis found
+                continue
+    return case, failure
 
 
 def _replayed(prop: Property, variant: Variant, case: ConvCase | None, reference: Any) -> str:

@@ -6,6 +6,8 @@ first differing element, its value, the truth, the error against its own bound, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from oracle.reference.tolerance import INF, MAYBE_INF, Bound
@@ -14,14 +16,21 @@ from oracle.reference.truth import Expected
 
 class Mismatch(AssertionError):
     """A result that is not what it should be. ``line`` is the one-line verdict; ``bad`` marks every element
-    outside its bound (None when the shape or dtype was already wrong)."""
+    outside its bound (None when the shape or dtype was already wrong).
+
+    Some properties say more: ``values`` ``(actual, expected, bound)`` for a value mismatch; ``raised_at``, where the
+    variant raised; ``table``, the failing rows of the bad-input table; ``case`` and ``step``, the call of a call
+    history sequence that failed (another case than the property's own) and its index."""
 
     def __init__(self, line: str, *, name: str, stage: str, bad: np.ndarray | None = None,
                  values: tuple[np.ndarray, np.ndarray, Bound] | None = None, raised_at: str | None = None):
         super().__init__(line)
         self.line, self.name, self.stage, self.bad = line, name, stage, bad
-        self.values = values  # (actual, expected, bound) as float64, for a value mismatch
-        self.raised_at = raised_at  # where the variant raised, for a failure that is an exception of its own
+        self.values = values
+        self.raised_at = raised_at
+        self.table: list | None = None
+        self.case: Any = None
+        self.step: int | None = None
 
     def retitle(self, line: str) -> Mismatch:
         """Replace the one-line verdict (keeping everything else)."""
