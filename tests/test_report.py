@@ -158,7 +158,7 @@ def test_report_assert_variant_fails_pytest_with_the_report_first(user_dir):
 
 def _database_run(tmp_path, database):
     return check_variant("oracle.zoo.kernel_transposed", target="oracle.zoo.kernel_transposed", only=["forward"],
-                         max_examples=100, report_dir=None, database=database)
+                         max_examples=40, report_dir=None, database=database)
 
 
 def test_report_example_database_replays_a_failure_first(tmp_path):
