@@ -14,7 +14,7 @@ import numpy as np
 
 from vectorized.gather import columns, correlate, window_cells
 from vectorized.input_grad import input_gradient, input_gradient_bytes, phases, product_cells
-from vectorized.params import HALF, Spec, gradient, spec
+from vectorized.params import Spec, gradient, is_half, spec
 from vectorized.scratch import scratch
 
 CHUNK_BYTES = 4 * 2**20
@@ -88,7 +88,7 @@ def conv2d(
     dtype of ``x``, ``H_out = (H + pt + pb - dh*(KH - 1) - 1) // sh + 1``, likewise ``W_out``.
     """
     s = spec(x, w, b, stride, padding, dilation, groups)
-    if s.dtype.name in HALF:
+    if is_half(s.dtype):
         # products and sums in float32 (numpy has no fast half matrix product), the result rounded once
         y = conv2d(*_float32(x, w, b), stride=stride, padding=padding, dilation=dilation, groups=groups,
                    chunk_bytes=chunk_bytes)
@@ -123,7 +123,7 @@ def conv2d_backward(
     """
     s = spec(x, w, None, stride, padding, dilation, groups)
     dy = gradient(dy, s)
-    if s.dtype.name in HALF:
+    if is_half(s.dtype):
         grads = conv2d_backward(*_float32(dy, x, w), stride=stride, padding=padding, dilation=dilation,
                                 groups=groups, chunk_bytes=chunk_bytes)
         with np.errstate(over="ignore"):
