@@ -152,3 +152,104 @@ def check_dy(dy: object, x: np.ndarray, g: Geometry) -> np.ndarray:
     if dy.shape != expected:
         raise ValueError(f"dy.shape must be (N, H_out, W_out, C_out) = {expected}; got dy.shape={dy.shape}")
     return dy
+
+
+class TransposedGeometry(NamedTuple):
+    """Every size of one transposed convolution, padding resolved to ``((pt, pb), (pl, pr))`` and output padding
+    to ``(oph, opw)``. ``x (n, h, w, c_in)``, ``w (kh, kw, c_out // groups, c_in)``, ``y (n, h_out, w_out, c_out)``."""
+
+    n: int
+    h: int
+    w: int
+    c_in: int
+    kh: int
+    kw: int
+    c_out: int
+    groups: int
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    output_padding: tuple[int, int]
+    h_out: int
+    w_out: int
+
+
+def _output_padding(value: object, stride: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"output_padding must be an int or a pair of ints; got output_padding={value!r}")
+    limits = (max(stride[0], dilation[0]), max(stride[1], dilation[1]))
+    if not all(0 <= op < limit for op, limit in zip(pair, limits)):
+        raise ValueError(
+            "output_padding must be >= 0 and < max(stride, dilation) on each axis; "
+            f"got output_padding={value!r}, stride={stride}, dilation={dilation}"
+        )
+    return pair
+
+
+def parse_transposed(
+    x: object, w: object, b: object, *, stride: object, padding: object, output_padding: object, dilation: object,
+    groups: object
+) -> TransposedGeometry:
+    """Check the arguments of a transposed convolution against the contract; return its `TransposedGeometry`."""
+    x = _check_array("x", x, 4)
+    w = _check_array("w", w, 4)
+    if w.dtype != x.dtype:
+        raise TypeError(f"w.dtype must equal x.dtype; got w.dtype={w.dtype}, x.dtype={x.dtype}")
+    n, h, wid, c_in = x.shape
+    kh, kw, o_group, c_in_w = w.shape
+    if min(h, wid, c_in) < 1:
+        raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
+    if min(w.shape) < 1:
+        raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
+    if not _is_int(groups):
+        raise TypeError(f"groups must be an int; got groups={groups!r}")
+    groups = int(groups)
+    if groups < 1 or c_in % groups:
+        raise ValueError(f"groups must be >= 1 and divide C_in; got groups={groups}, x.shape={x.shape} (C_in={c_in})")
+    if c_in_w != c_in:
+        raise ValueError(f"w.shape[3] must equal x.shape[3] (C_in); got w.shape={w.shape}, x.shape={x.shape}")
+    c_out = o_group * groups
+    if b is not None:
+        b = _check_array("b", b, 1)
+        if b.dtype != x.dtype:
+            raise TypeError(f"b.dtype must equal x.dtype; got b.dtype={b.dtype}, x.dtype={x.dtype}")
+        if b.shape != (c_out,):
+            raise ValueError(f"b.shape must be (C_out,) = ({c_out},) (w.shape[2] * groups); got b.shape={b.shape}")
+    sh, sw = _positive_pair("stride", stride)
+    dh, dw = _positive_pair("dilation", dilation)
+    op = _output_padding(output_padding, (sh, sw), (dh, dw))
+    if isinstance(padding, str) and padding == "same":
+        if op != (0, 0):
+            raise ValueError(f"output_padding must be 0 with padding='same' (H_out = H*sh); got "
+                             f"output_padding={output_padding!r}")
+        # the input gradient of conv2d(padding='same') on an input of H*sh rows (SAME_UPPER)
+        pads = (_same_pads(h * sh, kh, sh, dh), _same_pads(wid * sw, kw, sw, dw))
+        op = tuple(size * s - ((size - 1) * s - sum(p) + d * (k - 1) + 1)
+                   for size, s, p, d, k in ((h, sh, pads[0], dh, kh), (wid, sw, pads[1], dw, kw)))
+    else:
+        pads = _pads(padding, (h, wid, kh, kw, sh, sw, dh, dw))
+    h_out = (h - 1) * sh - sum(pads[0]) + dh * (kh - 1) + 1 + op[0]
+    w_out = (wid - 1) * sw - sum(pads[1]) + dw * (kw - 1) + 1 + op[1]
+    if h_out < 1 or w_out < 1:
+        raise ValueError(
+            "padding must leave H_out and W_out >= 1, H_out = (H - 1)*sh - pt - pb + dh*(KH - 1) + 1 + oph; got "
+            f"H_out={h_out}, W_out={w_out} (x.shape={x.shape}, w.shape={w.shape}, padding={padding!r}, "
+            f"stride={(sh, sw)}, dilation={(dh, dw)}, output_padding={output_padding!r})"
+        )
+    return TransposedGeometry(n, h, wid, c_in, kh, kw, c_out, groups, (sh, sw), (dh, dw), pads, tuple(op), h_out,
+                              w_out)
+
+
+def check_transposed_dy(dy: object, x: np.ndarray, g: TransposedGeometry) -> np.ndarray:
+    """Check that `dy` has the dtype of `x` and the shape ``(N, H_out, W_out, C_out)`` of the transposed output."""
+    dy = _check_array("dy", dy, 4)
+    if dy.dtype != x.dtype:
+        raise TypeError(f"dy.dtype must equal x.dtype; got dy.dtype={dy.dtype}, x.dtype={x.dtype}")
+    expected = (g.n, g.h_out, g.w_out, g.c_out)
+    if dy.shape != expected:
+        raise ValueError(f"dy.shape must be (N, H_out, W_out, C_out) = {expected}; got dy.shape={dy.shape}")
+    return dy
