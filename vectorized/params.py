@@ -160,3 +160,56 @@ def gradient(dy: object, s: Spec) -> np.ndarray:
             f"dy.shape must be (N, H_out, W_out, C_out) = {(s.n, s.ho, s.wo, s.c_out)}; got dy.shape={dy.shape}"
         )
     return dy
+
+
+def transposed_spec(x: object, w: object, b: object, stride: object, padding: object, output_padding: object,
+                    dilation: object, groups: object) -> Spec:
+    """Validate the arguments of a transposed convolution and return the `Spec` of the convolution whose input
+    gradient it is: that convolution's input is the transposed output ``(n, H_out, W_out, C_out)``, its output
+    is ``x (n, H, W, C_in)``, its weight ``w (KH, KW, C_out // G, C_in)``."""
+    x = array("x", x, 4)
+    w = array("w", w, 4, x.dtype)
+    n, h, wd, c_in = x.shape
+    kh, kw, og, c_in_w = w.shape
+    if 0 in (h, wd, c_in):
+        raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
+    if 0 in w.shape:
+        raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
+    if not _integer(groups):
+        raise TypeError(f"groups must be an int; got groups={groups!r}")
+    if not (groups >= 1 and c_in % groups == 0):
+        raise ValueError(f"groups must be >= 1 and divide C_in; got groups={groups}, x.shape={x.shape} (C_in={c_in})")
+    if c_in_w != c_in:
+        raise ValueError(f"w.shape[3] must equal x.shape[3] (C_in); got w.shape={w.shape}, x.shape={x.shape}")
+    c_out = og * groups
+    if b is not None:
+        b = array("b", b, 1, x.dtype)
+        if b.shape != (c_out,):
+            raise ValueError(f"b.shape must be (C_out,) = ({c_out},) (w.shape[2] * groups); got b.shape={b.shape}")
+    sh, sw = _two("stride", stride)
+    dh, dw = _two("dilation", dilation)
+    items = (output_padding, output_padding) if _integer(output_padding) else output_padding
+    if not (isinstance(items, (tuple, list)) and len(items) == 2 and all(map(_integer, items))):
+        raise TypeError(f"output_padding must be an int or a pair of ints; got output_padding={output_padding!r}")
+    if not (0 <= items[0] < max(sh, dh) and 0 <= items[1] < max(sw, dw)):
+        raise ValueError(
+            "output_padding must be >= 0 and < max(stride, dilation) on each axis; "
+            f"got output_padding={output_padding!r}, stride={(sh, sw)}, dilation={(dh, dw)}"
+        )
+    if isinstance(padding, str) and padding == "same":
+        if tuple(items) != (0, 0):
+            raise ValueError(f"output_padding must be 0 with padding='same' (H_out = H*sh); got "
+                             f"output_padding={output_padding!r}")
+        # the input gradient of conv2d(padding='same') of an input of H*sh rows: H_out = H*sh
+        pads = (_same_upper(h * sh, kh, sh, dh), _same_upper(wd * sw, kw, sw, dw))
+        return Spec(n, h * sh, wd * sw, c_out, kh, kw, c_in, int(groups), sh, sw, dh, dw, pads, h, wd, x.dtype)
+    pads = _resolve_padding(padding, (h, wd), (kh, kw), (sh, sw), (dh, dw))
+    h_out = (h - 1) * sh - sum(pads[0]) + dh * (kh - 1) + 1 + int(items[0])
+    w_out = (wd - 1) * sw - sum(pads[1]) + dw * (kw - 1) + 1 + int(items[1])
+    if h_out < 1 or w_out < 1:
+        raise ValueError(
+            "padding must leave H_out and W_out >= 1, H_out = (H - 1)*sh - pt - pb + dh*(KH - 1) + 1 + oph; got "
+            f"H_out={h_out}, W_out={w_out} (x.shape={x.shape}, w.shape={w.shape}, padding={padding!r}, "
+            f"stride={(sh, sw)}, dilation={(dh, dw)}, output_padding={output_padding!r})"
+        )
+    return Spec(n, h_out, w_out, c_out, kh, kw, c_in, int(groups), sh, sw, dh, dw, pads, h, wd, x.dtype)
