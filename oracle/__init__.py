@@ -6,18 +6,19 @@ For a contributor's own tests::
     def test_my_conv():
         assert_variant("my_package.my_conv")     # fails with the oracle's report
 
-For custom properties: `conv_cases` (a Hypothesis strategy of valid cases), `truth` (reference results with
-per-element bounds), `assert_close` (the uniform failure line), `conv_settings` (Hypothesis settings without a
-deadline, as the oracle runs its own).
+For custom properties: `conv_cases` (a Hypothesis strategy of valid cases; `transposed_cases` for the transposed
+operation), `truth` (reference results with per-element bounds; `truth_transposed`), `assert_close` (the uniform
+failure line), `conv_settings` (Hypothesis settings without a deadline, as the oracle runs its own).
 """
 
 from hypothesis import HealthCheck, settings
 
 from oracle.cases.strategies import ConvCase, conv_cases
+from oracle.cases.transposed import TransposedCase, transposed_cases
 from oracle.check.report import OracleFailure, assert_variant, check_variant
 from oracle.properties.compare import Mismatch, assert_close
 from oracle.reference.precision import Precision
-from oracle.reference.truth import Expected, Truth, get_reference, truth
+from oracle.reference.truth import Expected, Truth, get_reference, truth, truth_transposed
 from oracle.targets.support import DeclarationError, Support, VariantError
 from oracle.targets.variant import Variant, from_object, load
 
@@ -33,6 +34,7 @@ __all__ = [
     "OracleFailure",
     "Precision",
     "Support",
+    "TransposedCase",
     "Truth",
     "Variant",
     "VariantError",
@@ -44,5 +46,7 @@ __all__ = [
     "from_object",
     "get_reference",
     "load",
+    "transposed_cases",
     "truth",
+    "truth_transposed",
 ]

@@ -73,8 +73,8 @@ def _size_pair(what: str, least: int = 1):
     return parse
 
 
-def _int_or_pair(what: str):
-    pair = _size_pair(what)
+def _int_or_pair(what: str, least: int = 1):
+    pair = _size_pair(what, least)
 
     def parse(text: str):
         a, b = pair(text)
@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--padding", default="0", metavar="P | PH,PW | PT,PB,PL,PR | same | valid")
     explain.add_argument("--window", type=_size_pair("I,J", least=0), metavar="I,J",
                          help="the output position drawn whole")
+    explain.add_argument("--transposed", action="store_true",
+                         help="the transposed convolution: where each output pixel's contributions come from, the "
+                              "rows output padding adds and what padding crops")
+    explain.add_argument("--output-padding", type=_int_or_pair("OP or OPH,OPW", least=0), default=0,
+                         metavar="OP or OPH,OPW", help="output padding of the transposed convolution (default 0)")
     explain.add_argument("--png", metavar="FILE", help="also draw it as a PNG (needs matplotlib)")
 
     bench = sub.add_parser("bench", help="time naive, vectorized and torch on named shapes",
@@ -249,6 +254,17 @@ def _explain(args: argparse.Namespace) -> int:
             raise UsageError("explain needs --input H,W and --kernel KH,KW (or --seed-article)")
         size, kernel, window = args.input, args.kernel, args.window
         padding = parse_padding(args.padding)
+    if args.transposed:
+        from oracle.explain import explain_transposed
+
+        if args.seed_article or args.png or args.window:
+            raise UsageError("explain --transposed takes --input, --kernel, --stride, --dilation, --padding and "
+                             "--output-padding only")
+        print(explain_transposed(size, kernel, stride=args.stride, padding=padding,
+                                 output_padding=args.output_padding, dilation=args.dilation))
+        return EXIT_OK
+    if args.output_padding != 0:
+        raise UsageError(f"--output-padding needs --transposed; got --output-padding {args.output_padding}")
     text = explain(size, kernel, stride=args.stride, padding=padding, dilation=args.dilation, window=window,
                    values=values, weights=weights)
     if args.png:

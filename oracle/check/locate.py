@@ -54,7 +54,15 @@ def describe(name: str, bad: np.ndarray | None, case: ConvCase) -> list[str]:
             count = bad.shape[1 + axis]
             if len(found) == count:
                 continue
-            if name == "y":
+            g = case.geometry
+            if not hasattr(g, "span"):  # a transposed case: rows past the end of full come from output padding
+                past = set(range(max(g.full[axis] - g.pads[axis][0], 0), count))
+                if name == "y" and past and set(found) <= past:
+                    words.append(f"only output {unit}s {_span(found)}, past the end of full (output padding)")
+                else:
+                    words.append(f"only {'output' if name == 'y' else 'input'} {unit}s {_span(found)} of "
+                                 f"0..{count - 1}")
+            elif name == "y":
                 bands = _output_rows(case, axis)
                 if bands["before"] and set(found) <= bands["before"]:
                     words.append(f"only output {unit}s {_span(found)}, whose windows read the {before} padding")

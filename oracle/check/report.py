@@ -288,7 +288,7 @@ def check_variant(
     start = time.perf_counter()
     failing_cases: list[ConvCase] = []
     for prop in PROPERTIES:
-        if only and prop.name not in only:
+        if (only and prop.name not in only) or (prop.transposed and not variant.offers("conv_transpose2d")):
             continue
         if not applicable(prop, variant):
             why = "forward only (declared)" if prop.backward else "declared: no exact NaN and inf propagation"

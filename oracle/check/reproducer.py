@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from oracle.cases.strategies import ConvCase
+from oracle.cases.transposed import TransposedCase
 from oracle.targets.variant import Origin
 
 
@@ -24,6 +25,17 @@ def _literal(a: np.ndarray | None) -> str:
         return "None"
     values = np.asarray(a, dtype=np.float64).tolist()
     return f"np.array({values!r}).reshape({a.shape}).astype(storage_dtype({a.dtype.name!r}))"
+
+
+def _constructor(case: ConvCase | TransposedCase) -> str:
+    """Python source that builds ``case`` from the arrays ``x``, ``w``, ``b``, ``dy``."""
+    if isinstance(case, TransposedCase):
+        return (f"TransposedCase(x, w, b, dy, stride={case.stride!r}, padding={case.padding!r}, "
+                f"output_padding={case.output_padding!r},\n                      dilation={case.dilation!r}, "
+                f"groups={case.groups!r}, exact={case.exact!r}, precision={case.precision!r})")
+    return (f"ConvCase(x, w, b, dy, stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r},\n"
+            f"                groups={case.groups!r}, exact={case.exact!r}, nan_at={case.nan_at!r}, "
+            f"same={case.same!r},\n                precision={case.precision!r})")
 
 
 def script(origin: Origin, target: str, properties: list[str], case: ConvCase, reference: str,
@@ -50,6 +62,7 @@ import sys
 {root}import numpy as np
 
 from oracle.cases.strategies import ConvCase
+from oracle.cases.transposed import TransposedCase
 from oracle.check.reproducer import replay
 from oracle.check.runner import check_values
 from oracle.properties.memory import history_sequence
@@ -61,9 +74,7 @@ x = {_literal(case.x)}
 w = {_literal(case.w)}
 b = {_literal(case.b)}
 dy = {_literal(case.dy)}
-case = ConvCase(x, w, b, dy, stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r},
-                groups={case.groups!r}, exact={case.exact!r}, nan_at={case.nan_at!r}, same={case.same!r},
-                precision={case.precision!r})
+case = {_constructor(case)}
 check = None
 {alone}sys.exit(replay(variant, case, {properties!r}, {reference!r}, check))
 '''
@@ -109,11 +120,12 @@ def write(directory: str | Path, origin: Origin, target: str, properties: list[s
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = f"{_safe(target)}-{_safe(properties[0])}-{stamp}"
+    text = script(origin, target, properties, case, reference, step)
     for attempt in range(1000):
         path = folder / (f"{base}.py" if attempt == 0 else f"{base}-{attempt}.py")
         try:
             with path.open("x") as handle:
-                handle.write(script(origin, target, properties, case, reference, step))
+                handle.write(text)
             return path
         except FileExistsError:
             continue

@@ -25,6 +25,7 @@ from hypothesis.database import ExampleDatabase
 from oracle.cases.edge_cases import edge_case_examples
 from oracle.cases.strategies import ConvCase, conv_cases
 from oracle.cases.sweep import sweep_cases
+from oracle.cases.transposed import TransposedCase, transposed_cases, transposed_edge_case_examples
 from oracle.check.settings import register_profiles
 from oracle.properties import PROPERTIES, Property, applicable
 from oracle.properties.calling import call_text, grads, run
@@ -101,9 +102,11 @@ def run_property(
         register_profiles()
     parent = settings.get_profile(profile) if profile else settings.default
     test._hypothesis_internal_add_digest = f"{database_key}\0{prop.name}".encode()  # type: ignore[attr-defined]
-    run = given(case=conv_cases(support=variant.support))(test)
+    strategy = transposed_cases(support=variant.support) if prop.transposed else conv_cases(support=variant.support)
+    run = given(case=strategy)(test)
     for case in known:
-        run = example(case=case)(run)
+        if isinstance(case, TransposedCase) == prop.transposed:
+            run = example(case=case)(run)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
     run = settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
                    report_multiple_bugs=False, phases=phases,
@@ -124,7 +127,8 @@ def run_property(
         outcome.seconds = time.perf_counter() - start
         return outcome
     if edge_cases:
-        for name, case in edge_case_examples(variant.support):
+        named = transposed_edge_case_examples if prop.transposed else edge_case_examples
+        for name, case in named(variant.support):
             try:
                 test(case)
             except Mismatch as failure:
@@ -163,7 +167,7 @@ def plainest(prop: Property, variant: Variant, case: ConvCase | None, failure: M
     form, as long as the property still fails (and the case stays inside the variant's declaration)."""
     from oracle.cases.strategies import fit
 
-    improved = case is not None and not failure.line.startswith("ORACLE")
+    improved = isinstance(case, ConvCase) and not failure.line.startswith("ORACLE")
     while improved:
         improved = False
         for candidate in _plainer(case):
@@ -226,9 +230,10 @@ def run_sweep(variant: Variant, reference: Any, on_example: Callable[[int], None
                    extra={"failing points": f"{len(failed)} of {len(points)}: {listed}"})
 
 
-def all_properties(variant: Variant) -> Property:
-    """One property that checks every applicable property in turn, for a quick verdict (``selftest``)."""
-    chosen = [p for p in PROPERTIES if applicable(p, variant)]
+def all_properties(variant: Variant, *, transposed: bool = False) -> Property:
+    """One property that checks every applicable property in turn, for a quick verdict (``selftest``): those of
+    ``conv2d``, or with ``transposed`` those of ``conv_transpose2d``."""
+    chosen = [p for p in PROPERTIES if applicable(p, variant) and p.transposed == transposed]
 
     def check(v: Variant, case: ConvCase, reference: Any) -> None:
         for prop in chosen:
@@ -237,4 +242,4 @@ def all_properties(variant: Variant) -> Property:
             except Mismatch as failure:
                 raise failure.retitle(f"{prop.name}: {failure.line}") from None
 
-    return Property("all properties", check)
+    return Property("all transposed properties" if transposed else "all properties", check, transposed=transposed)

@@ -50,11 +50,15 @@ class Verdict:
 
 def judge(target: str, should_fail: bool, reference, max_examples: int, seed: int | None,
           shrink: bool = True) -> Verdict:
-    """Load ``target`` and run every property on it, then the sweep and the bad-input table."""
+    """Load ``target`` and run every property on it (those of the transposed operation too, where it offers it),
+    then the sweep and the bad-input table."""
     variant = load(target)
     start = time.perf_counter()
     outcome = run_property(variant, all_properties(variant), reference, max_examples=max_examples, seed_value=seed,
                            shrink=shrink)
+    if outcome.verdict != "failed" and variant.offers("conv_transpose2d"):
+        outcome = run_property(variant, all_properties(variant, transposed=True), reference,
+                               max_examples=max_examples, seed_value=seed, shrink=shrink)
     line = outcome.failure.line if outcome.failure is not None else ""
     failed = outcome.verdict == "failed"
     examples = outcome.first_failure_at or outcome.examples

@@ -2,5 +2,6 @@
 
 from oracle.explain.png import save_png
 from oracle.explain.text import case_picture, explain, parse_padding
+from oracle.explain.transposed import explain_transposed
 
-__all__ = ["case_picture", "explain", "parse_padding", "save_png"]
+__all__ = ["case_picture", "explain", "explain_transposed", "parse_padding", "save_png"]

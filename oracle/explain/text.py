@@ -232,6 +232,15 @@ def _window_sums(g: Geometry, window: tuple[int, int], values: np.ndarray, weigh
 def case_picture(case: Any, bad: np.ndarray | None, name: str) -> list[str]:
     """A failing case's output grid with the differing elements marked (X), for ``check`` reports."""
     g = case.geometry
+    if not isinstance(g, Geometry):  # a transposed case
+        lines = [f"geometry: input {g.size[0]}x{g.size[1]}, kernel {g.kernel[0]}x{g.kernel[1]}, stride {g.stride}, "
+                 f"dilation {g.dilation}, full {g.full[0]}x{g.full[1]}, cropped {g.pads}, output padding "
+                 f"{g.output_padding}, output {g.out[0]}x{g.out[1]} (conv-oracle explain --transposed draws it)"]
+        if bad is None or name != "y" or bad.ndim != 4:
+            return lines
+        marks = bad.any(axis=(0, 3))
+        lines.append("  output y (X differs, · agrees):")
+        return lines + ["    " + " ".join("X" if m else "·" for m in marks[r]) for r in range(marks.shape[0])]
     lines = [f"geometry: input {g.size[0]}x{g.size[1]}, kernel {g.kernel[0]}x{g.kernel[1]}, stride {g.stride}, "
              f"dilation {g.dilation}, pads {g.pads}, output {g.out[0]}x{g.out[1]}"]
     for axis in (0, 1):

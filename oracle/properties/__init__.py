@@ -13,24 +13,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from oracle.cases.strategies import ConvCase
 from oracle.properties.bad_inputs import bad_input
 from oracle.properties.contract import fresh_results, inputs_unmodified, shapes_and_dtypes
 from oracle.properties.ieee import inf_propagation, nan_propagation
 from oracle.properties.memory import call_history, memory_layouts
+from oracle.properties.transposed import (
+    transposed_adjoint,
+    transposed_backward,
+    transposed_contract,
+    transposed_forward,
+)
 from oracle.properties.values import adjoint, forward, gradient, references_agree
 from oracle.targets.variant import Variant
 
 
 @dataclass(frozen=True)
 class Property:
-    """A named property: ``check(variant, case, reference)``; ``backward`` when it needs ``conv2d_backward``,
-    ``nan`` when it needs exact NaN and inf propagation."""
+    """A named property: ``check(variant, case, reference)``; ``backward`` when it needs the backward pass,
+    ``nan`` when it needs exact NaN and inf propagation, ``transposed`` when it judges ``conv_transpose2d`` (on
+    `oracle.cases.transposed.TransposedCase` values) rather than ``conv2d``."""
 
     name: str
-    check: Callable[[Variant, ConvCase, Any], None]
+    check: Callable[[Variant, Any, Any], None]
     backward: bool = False
     nan: bool = False
+    transposed: bool = False
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """The variant's functions the property calls."""
+        base = "conv_transpose2d" if self.transposed else "conv2d"
+        return (base, f"{base}_backward") if self.backward else (base,)
 
     @property
     def doc(self) -> str:
@@ -50,15 +63,20 @@ PROPERTIES: tuple[Property, ...] = (
     Property("call history", call_history),
     Property("NaN propagation", nan_propagation, nan=True),
     Property("inf propagation", inf_propagation, nan=True),
+    Property("transposed forward", transposed_forward, transposed=True),
+    Property("transposed backward", transposed_backward, backward=True, transposed=True),
+    Property("transposed adjoint", transposed_adjoint, transposed=True),
+    Property("transposed contract", transposed_contract, transposed=True),
 )
 """The case-driven properties, in report order. The block sweep, `bad_input` and `references_agree` run beside
-them."""
+them. The transposed ones apply where the variant offers ``conv_transpose2d``."""
 
 
 def applicable(prop: Property, variant: Variant) -> bool:
-    return not (prop.backward and not variant.offers("conv2d_backward")) and not (prop.nan and not variant.support.nan)
+    return all(variant.offers(f) for f in prop.functions) and not (prop.nan and not variant.support.nan)
 
 
 __all__ = ["PROPERTIES", "Property", "adjoint", "applicable", "bad_input", "call_history", "forward",
            "fresh_results", "gradient", "inf_propagation", "inputs_unmodified", "memory_layouts", "nan_propagation",
-           "references_agree", "shapes_and_dtypes"]
+           "references_agree", "shapes_and_dtypes", "transposed_adjoint", "transposed_backward", "transposed_contract",
+           "transposed_forward"]

@@ -1,9 +1,9 @@
 """The contract's table of bad input: each entry must raise its exception with a message naming what went wrong.
 
-Every `BadInput` calls ``conv2d`` (or ``conv2d_backward``) with one rule broken and says which exception it
-expects and which words its message must hold: the argument's name and the value it got (``{x.shape}`` stands for
-the shape of ``x`` as the variant receives it, in its own layout). The words are implementation-neutral, so any
-variant can be held to them.
+Every `BadInput` calls ``conv2d``, ``conv2d_backward`` or, where the variant offers it, the transposed operation
+with one rule broken and says which exception it expects and which words its message must hold: the argument's
+name and the value it got (``{x.shape}`` stands for the shape of ``x`` as the variant receives it, in its own
+layout). The words are implementation-neutral, so any variant can be held to them.
 
 The table follows the variant's declaration (`oracle.targets.support.Support`): an entry that uses a feature the
 variant declares it lacks (a pair stride where it takes one int, a dtype it does not take, groups where it has
@@ -78,6 +78,10 @@ def _bwd(dy_shape=(2, 4, 4, 2), dy_dtype="this", **options):
     return build
 
 
+def _transposed(w_shape=(3, 3, 2, 4), **options):
+    return lambda d, o: ((_x((2, 3, 3, 4), d), _w(w_shape, d), None), options)
+
+
 BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("stride_zero", ValueError, ("stride", "(0, 1)"), _fwd(stride=(0, 1))),
     BadInput("stride_negative", ValueError, ("stride", "-2"), _fwd(stride=-2)),
@@ -112,6 +116,24 @@ BAD_INPUTS: tuple[BadInput, ...] = (
              function="conv2d_backward"),
     BadInput("dy_wrong_dtype", TypeError, ("dy", "{dy.dtype}"), _bwd(dy_dtype="other"), function="conv2d_backward"),
     BadInput("backward_stride_zero", ValueError, ("stride", "0"), _bwd(stride=0), function="conv2d_backward"),
+    # the transposed operation: x (2, 3, 3, 4), w (3, 3, 2, 4) in its layout (KH, KW, C_out // groups, C_in)
+    BadInput("transposed_output_padding_too_large", ValueError, ("output_padding", "2"),
+             _transposed(stride=2, output_padding=2), function="conv_transpose2d"),
+    BadInput("transposed_output_padding_negative", ValueError, ("output_padding", "-1"),
+             _transposed(stride=2, output_padding=-1), function="conv_transpose2d"),
+    BadInput("transposed_output_padding_float", TypeError, ("output_padding", "0.5"),
+             _transposed(stride=2, output_padding=0.5), function="conv_transpose2d"),
+    BadInput("transposed_output_padding_with_same", ValueError, ("output_padding", "same"),
+             _transposed(stride=2, padding="same", output_padding=1), function="conv_transpose2d"),
+    BadInput("transposed_padding_crops_everything", ValueError, ("padding", "4"),
+             _transposed(padding=4), function="conv_transpose2d"),
+    BadInput("transposed_w_channels_mismatch", ValueError, ("w.shape", "{w.shape}"),
+             _transposed(w_shape=(3, 3, 2, 3)), function="conv_transpose2d"),
+    BadInput("transposed_groups_not_dividing", ValueError, ("groups", "3"), _transposed(groups=3),
+             function="conv_transpose2d"),
+    BadInput("transposed_dy_wrong_shape", ValueError, ("dy", "{dy.shape}"),
+             lambda d, o: ((np.ones((2, 5, 5, 3), dtype=d), _x((2, 3, 3, 4), d), _w((3, 3, 2, 4), d)), {}),
+             function="conv_transpose2d_backward"),
 )
 
 
@@ -142,7 +164,7 @@ def undeclared(support: Support, args: tuple[Any, ...], options: dict[str, Any],
         return f"padding={padding!r} is of the form {form!r}, and it declares {support.padding}"
     elif form == "sides" and not support.asymmetric_padding and any(a != b for a, b in padding):
         return f"padding={padding!r} is asymmetric, and it declares symmetric padding only"
-    arrays = dict(zip(("dy", "x", "w") if function == "conv2d_backward" else ("x", "w", "b"), args))
+    arrays = dict(zip(("dy", "x", "w") if function.endswith("_backward") else ("x", "w", "b"), args))
     if arrays.get("b") is not None and not support.bias:
         return "a bias, and it declares no bias"
     for name, a in arrays.items():
@@ -157,7 +179,7 @@ def undeclared(support: Support, args: tuple[Any, ...], options: dict[str, Any],
 
 
 def _words(bad: BadInput, variant: Variant, passed: list[Any]) -> tuple[str, ...]:
-    names = ("dy", "x", "w") if bad.function == "conv2d_backward" else ("x", "w", "b")
+    names = ("dy", "x", "w") if bad.function.endswith("_backward") else ("x", "w", "b")
     values = {}
     for name, a in zip(names, passed):
         if isinstance(a, np.ndarray):

@@ -78,3 +78,45 @@ def conv2d_backward(
 ) -> TorchGrads:
     """``(dx, dw, db)`` in float64 by autograd through `conv2d`, shaped like ``x``, ``w`` and ``(C_out,)``."""
     return _run(x, w, None, stride, padding, dilation, groups, dy=dy)
+
+
+def _run_transposed(x, w, b, stride, padding, output_padding, dilation, groups, dy=None):
+    """PyTorch's ``conv_transpose2d`` unpadded (the whole ``full``), extended by the output padding, cropped by
+    the pads, then the bias: any pads, asymmetric included, and any output padding (PyTorch's own takes symmetric
+    padding only)."""
+    import torch
+    import torch.nn.functional as F
+
+    from oracle.cases.transposed import TransposedGeometry
+
+    g = TransposedGeometry.of(x.shape[1:3], w.shape[:2], stride=stride, padding=padding,
+                              output_padding=output_padding, dilation=dilation)
+    (pt, pb), (pl, pr) = g.pads
+    (oph, opw) = g.output_padding
+    xt = torch.tensor(np.asarray(x, dtype=np.float64)).permute(0, 3, 1, 2).contiguous().requires_grad_()
+    # (KH, KW, C_out // groups, C_in) -> PyTorch's (C_in, C_out // groups, KH, KW)
+    wt = torch.tensor(np.asarray(w, dtype=np.float64)).permute(3, 2, 0, 1).contiguous().requires_grad_()
+    c_out = w.shape[2] * groups
+    bt = torch.zeros(c_out, dtype=torch.float64) if b is None else torch.tensor(np.asarray(b, np.float64))
+    bt.requires_grad_()
+    full = F.conv_transpose2d(xt, wt, None, stride=g.stride, dilation=g.dilation, groups=groups)
+    extended = F.pad(full, (0, opw, 0, oph))  # output padding: zero rows at the bottom, columns at the right
+    rows, cols = extended.shape[2], extended.shape[3]
+    y = extended[:, :, pt : rows - pb, pl : cols - pr] + bt.reshape(1, -1, 1, 1)
+    if dy is None:
+        return y.detach().permute(0, 2, 3, 1).numpy().copy()
+    dyt = torch.tensor(np.asarray(dy, dtype=np.float64)).permute(0, 3, 1, 2).contiguous()
+    dx, dw, db = torch.autograd.grad(y, (xt, wt, bt), dyt, allow_unused=True)
+    return TorchGrads(dx.permute(0, 2, 3, 1).numpy().copy(), dw.permute(2, 3, 1, 0).numpy().copy(),
+                      db.numpy().copy())
+
+
+def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1) -> np.ndarray:
+    """``y (N, H_out, W_out, C_out)`` in float64 for NHWC ``x`` and ``w (KH, KW, C_out // groups, C_in)``."""
+    return _run_transposed(x, w, b, stride, padding, output_padding, dilation, groups)
+
+
+def conv_transpose2d_backward(dy, x, w, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+                              ) -> TorchGrads:
+    """``(dx, dw, db)`` in float64 by autograd through `conv_transpose2d`."""
+    return _run_transposed(x, w, None, stride, padding, output_padding, dilation, groups, dy=dy)

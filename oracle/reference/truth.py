@@ -37,7 +37,14 @@ def naive_reference() -> Any:
     def conv2d_backward(dy, x, w, **options):
         return naive.conv2d_backward(_float64(dy), _float64(x), _float64(w), **options)
 
-    return SimpleNamespace(name="naive", conv2d=conv2d, conv2d_backward=conv2d_backward)
+    def conv_transpose2d(x, w, b=None, **options):
+        return naive.conv_transpose2d(_float64(x), _float64(w), _float64(b), **options)
+
+    def conv_transpose2d_backward(dy, x, w, **options):
+        return naive.conv_transpose2d_backward(_float64(dy), _float64(x), _float64(w), **options)
+
+    return SimpleNamespace(name="naive", conv2d=conv2d, conv2d_backward=conv2d_backward,
+                           conv_transpose2d=conv_transpose2d, conv_transpose2d_backward=conv_transpose2d_backward)
 
 
 def get_reference(name: str = "auto") -> Any:
@@ -48,7 +55,9 @@ def get_reference(name: str = "auto") -> Any:
         if not torch_reference.available():
             raise ValueError("reference='torch' needs PyTorch installed; got no importable torch")
         return SimpleNamespace(
-            name="torch", conv2d=torch_reference.conv2d, conv2d_backward=torch_reference.conv2d_backward
+            name="torch", conv2d=torch_reference.conv2d, conv2d_backward=torch_reference.conv2d_backward,
+            conv_transpose2d=torch_reference.conv_transpose2d,
+            conv_transpose2d_backward=torch_reference.conv_transpose2d_backward,
         )
     if name == "naive":
         return naive_reference()
@@ -119,6 +128,46 @@ def truth(reference: Any, case: ConvCase, *, backward: bool = False, precision: 
     results = [Expected(g, bound(name, a, g, n, m), dtype)
                for name, g, a, n, m in zip(("dx", "dw", "db"), grads, absolute, counts[1:], norms)]
     return Truth(expected_y, *results)
+
+
+def truth_transposed(reference: Any, case: Any, *, backward: bool = False, precision: Precision | None = None
+                     ) -> Truth:
+    """The reference's answer for ``conv_transpose2d(case.x, case.w, case.b, **case.options)`` of a
+    `oracle.cases.transposed.TransposedCase` (and, with ``backward``, for ``conv_transpose2d_backward``), each
+    element with its elementwise bound.
+
+    Each ``y`` element sums at most ``KH*KW*(C_in // groups)`` products (plus the bias), each ``dx`` element
+    ``KH*KW*(C_out // groups)``, each ``dw`` element ``N*H*W`` and each ``db`` element ``N*H_out*W_out`` terms.
+    Block sums rounded into the storage dtype (``rounds_partials``) follow the operation each result is of the
+    convolution: ``y`` is its ``dx`` (per kernel tap), ``dx`` its ``y``.
+    """
+    precision = precision or case.computation
+    options = case.reference_options
+    groups = options["groups"]
+    kh, kw, o_group, c_in = case.w.shape
+    n, h, w = case.x.shape[:3]
+    out = case.geometry.out
+    counts = {"y": kh * kw * (c_in // groups) + int(case.b is not None), "dx": kh * kw * o_group, "dw": n * h * w,
+              "db": n * out[0] * out[1]}
+    blocks = {"y": (kh * kw, "dx"), "dx": (kh * kw, "y"), "dw": (n, "dw"), "db": (2 * n, "db")}
+    dtype = precision.result_dtype
+    ax, aw = np.abs(_float64(case.x)), np.abs(_float64(case.w))
+    ab = None if case.b is None else np.abs(_float64(case.b))
+    largest = max((float(np.max(a, initial=0.0)) for a in (ax, aw, np.abs(_float64(case.dy)))), default=0.0)
+
+    def expected(name: str, value: np.ndarray, abs_result: np.ndarray) -> Expected:
+        count, (partial, like) = counts[name], blocks[name]
+        bound = tolerance.elementwise(abs_result, value, count, precision, exact=case.exact, largest_input=largest,
+                                      blocks=partial if like in precision.partials else 0)
+        return Expected(value, bound, dtype)
+
+    y = reference.conv_transpose2d(case.x, case.w, case.b, **options)
+    result = Truth(expected("y", y, reference.conv_transpose2d(ax, aw, ab, **options)))
+    if not backward:
+        return result
+    grads = reference.conv_transpose2d_backward(case.dy, case.x, case.w, **options)
+    absolute = reference.conv_transpose2d_backward(np.abs(_float64(case.dy)), ax, aw, **options)
+    return Truth(result.y, *(expected(name, g, a) for name, g, a in zip(("dx", "dw", "db"), grads, absolute)))
 
 
 def _norms(a: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:

@@ -73,7 +73,10 @@ class Support:
     """What a variant supports; every field narrows what the oracle draws or how it judges.
 
     Operations:
-        backward: has ``conv2d_backward`` (found by the oracle when not declared).
+        backward: has ``conv2d_backward`` (found by the oracle when not declared); ``conv_transpose2d_backward``
+            too, where it has the transposed operation.
+        transposed: offers ``conv_transpose2d`` (found by the oracle when not declared; False: not judged even
+            where the variant has one).
     Layout:
         layout: ``"NHWC"`` (the contract: ``x (N, H, W, C_in)``, ``w (KH, KW, C_in // groups, C_out)``), ``"NCHW"``
             (PyTorch's ``(N, C, H, W)`` and ``(C_out, C_in // groups, KH, KW)``), or ``"ACTIVATIONS/WEIGHTS"``
@@ -108,6 +111,7 @@ class Support:
     """
 
     backward: bool = True
+    transposed: bool = True
     layout: str = "NHWC"
     dtypes: tuple[str, ...] = DTYPES
     input_rounding: str | Mapping[str, str] = "none"
@@ -130,7 +134,8 @@ class Support:
     validates: bool = True
 
     def __post_init__(self) -> None:
-        for key in ("backward", "nan", "groups", "bias", "asymmetric_padding", "leftover_rows", "validates"):
+        for key in ("backward", "transposed", "nan", "groups", "bias", "asymmetric_padding", "leftover_rows",
+                    "validates"):
             _rule(key, getattr(self, key), _is_bool, "True or False")
         _rule("layout", self.layout, lambda v: isinstance(v, str) and _parse_layout(v) is not None,
               "'NHWC', 'NCHW', or 'ACTIVATIONS/WEIGHTS' with the letters of NHWC and of HWIO in any order")
@@ -208,6 +213,7 @@ class Support:
 
 _FALSE_WORDS = {
     "backward": "forward only",
+    "transposed": "no transposed convolution",
     "validates": "no argument checking",
     "asymmetric_padding": "symmetric padding only",
     "leftover_rows": "the stride tiles the padded input exactly",

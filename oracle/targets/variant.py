@@ -1,6 +1,7 @@
 """A conv variant as the oracle calls it: its functions, its declaration, its layout boundary and where it lives.
 
-A variant is any object with ``conv2d`` and, optionally, ``conv2d_backward`` (CONTRACT.md, Variants), and a
+A variant is any object with ``conv2d`` and, optionally, ``conv2d_backward``, ``conv_transpose2d`` and
+``conv_transpose2d_backward`` (CONTRACT.md, Variants), and a
 ``conv_oracle_support`` declaration (`oracle.targets.support`). `load` imports one from a TARGET string,
 `from_object` wraps a module or object already at hand.
 
@@ -31,6 +32,8 @@ ACTIVATIONS, WEIGHTS, VECTOR = "activations", "weights", "vector"
 SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "conv2d": ((ACTIVATIONS, WEIGHTS, VECTOR), (ACTIVATIONS,)),
     "conv2d_backward": ((ACTIVATIONS, ACTIVATIONS, WEIGHTS), (ACTIVATIONS, WEIGHTS, VECTOR)),
+    "conv_transpose2d": ((ACTIVATIONS, WEIGHTS, VECTOR), (ACTIVATIONS,)),
+    "conv_transpose2d_backward": ((ACTIVATIONS, ACTIVATIONS, WEIGHTS), (ACTIVATIONS, WEIGHTS, VECTOR)),
 }
 """Per function: the kind of each positional argument, and of each result (one result: a 1-tuple)."""
 Arrange = Callable[[np.ndarray, str], np.ndarray]
@@ -179,7 +182,7 @@ def _origin(obj: object, target: str | None) -> Origin:
         paths.append(str(own))
         depth = module.__name__.count(".") + (1 if file.name == "__init__.py" else 0)
         root = str(file.parents[depth])
-    for name in ("conv2d", "conv2d_backward"):
+    for name in ("conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward"):
         code = getattr(getattr(obj, name, None), "__code__", None)
         if code is not None:
             paths.append(str(Path(code.co_filename).resolve()))
@@ -205,6 +208,14 @@ def from_object(obj: object, name: str | None = None, *, target: str | None = No
         if not callable(backward):
             raise VariantError(f"{name}.conv2d_backward must be callable; got {type(backward).__name__}")
         functions["conv2d_backward"] = backward
+    if support.transposed:
+        for function in ("conv_transpose2d", "conv_transpose2d_backward"):
+            found = getattr(obj, function, None)
+            if found is None or (function.endswith("_backward") and not support.backward):
+                continue
+            if not callable(found):
+                raise VariantError(f"{name}.{function} must be callable; got {type(found).__name__}")
+            functions[function] = found
     return Variant(name, support, functions, _origin(obj, target))
 
 

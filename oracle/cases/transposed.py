@@ -1,0 +1,344 @@
+"""Transposed-convolution cases, valid by construction, and their named edge cases.
+
+`transposed_cases` draws, per axis, the kernel, stride and dilation, the input size, then ``output_padding`` in
+``0 .. max(stride, dilation) - 1`` (every value PyTorch allows), then the pads, each at most what leaves
+``H_out = (H - 1)*sh - pt - pb + dh*(KH - 1) + 1 + oph >= 1``: padding up to the kernel's span and past it.
+``'same'`` takes ``output_padding`` 0 and gives ``H_out = H*sh``. One dimension per case may reach the block
+sizes, as in `oracle.cases.strategies`; values come in the same two modes (exact and real) and every storage dtype
+the variant declares.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from oracle.cases.strategies import _dtype_order, _values, precision_of
+from oracle.geometry import as_pair, same_upper_pads
+from oracle.reference.precision import Precision, storage_dtype
+from oracle.targets.support import Support
+from oracle.targets.variant import padding_form
+
+
+@dataclass(frozen=True)
+class TransposedGeometry:
+    """Every size of one transposed convolution (``x (N, H, W, C_in)`` to ``y (N, H_out, W_out, C_out)``)."""
+
+    size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    output_padding: tuple[int, int]
+
+    @property
+    def full(self) -> tuple[int, int]:
+        """Rows and columns every input pixel's window reaches: ``(H - 1)*sh + dh*(KH - 1) + 1``."""
+        return tuple((n - 1) * s + d * (k - 1) + 1
+                     for n, s, d, k in zip(self.size, self.stride, self.dilation, self.kernel))
+
+    @property
+    def out(self) -> tuple[int, int]:
+        """``(H_out, W_out)``: ``full - pt - pb + op``."""
+        return tuple(f - sum(p) + op for f, p, op in zip(self.full, self.pads, self.output_padding))
+
+    @classmethod
+    def of(cls, size, kernel, *, stride=1, padding=0, output_padding=0, dilation=1) -> TransposedGeometry:
+        """Resolve the options as the contract does (``'same'``: the input gradient of ``conv2d(padding='same')``
+        on ``H*sh`` rows, SAME_UPPER, so the odd row is cropped at the bottom)."""
+        stride, dilation, size, kernel = as_pair(stride), as_pair(dilation), tuple(size), tuple(kernel)
+        if padding == "same":
+            pads = tuple(same_upper_pads(n * s, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation))
+            full = [(n - 1) * s + d * (k - 1) + 1 for n, s, d, k in zip(size, stride, dilation, kernel)]
+            op = tuple(n * s - (f - sum(p)) for n, s, f, p in zip(size, stride, full, pads))
+            return cls(size, kernel, stride, dilation, pads, op)
+        if padding == "valid":
+            pads = ((0, 0), (0, 0))
+        elif np.ndim(padding) == 0:
+            pads = ((int(padding),) * 2,) * 2
+        elif np.ndim(padding) == 1:
+            pads = tuple((int(p), int(p)) for p in padding)
+        else:
+            pads = tuple((int(a), int(b)) for a, b in padding)
+        return cls(size, kernel, stride, dilation, pads, as_pair(output_padding))
+
+
+@dataclass(frozen=True)
+class TransposedCase:
+    """One drawn transposed convolution.
+
+    Arrays: ``x (N, H, W, C_in)``, ``w (KH, KW, C_out // groups, C_in)``, ``b (C_out,)`` or None,
+    ``dy (N, H_out, W_out, C_out)``, all in the storage dtype. ``exact``: small integer values. ``precision``: how
+    the variant computes this dtype (None: what the dtype implies).
+    """
+
+    x: np.ndarray = field(repr=False)
+    w: np.ndarray = field(repr=False)
+    b: np.ndarray | None = field(repr=False)
+    dy: np.ndarray = field(repr=False)
+    stride: Any = 1
+    padding: Any = 0
+    output_padding: Any = 0
+    dilation: Any = 1
+    groups: int = 1
+    exact: bool = False
+    precision: Precision | None = field(default=None, repr=False)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments the variant receives."""
+        return {"stride": self.stride, "padding": self.padding, "output_padding": self.output_padding,
+                "dilation": self.dilation, "groups": self.groups}
+
+    @property
+    def reference_options(self) -> dict[str, Any]:
+        """The same operation for a reference: pairs, explicit pads, output padding resolved."""
+        g = self.geometry
+        return {"stride": g.stride, "padding": g.pads, "output_padding": g.output_padding, "dilation": g.dilation,
+                "groups": self.groups}
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.x.dtype
+
+    @property
+    def computation(self) -> Precision:
+        return self.precision or Precision(self.dtype.name)
+
+    @property
+    def geometry(self) -> TransposedGeometry:
+        return TransposedGeometry.of(self.x.shape[1:3], self.w.shape[:2], stride=self.stride, padding=self.padding,
+                                     output_padding=self.output_padding, dilation=self.dilation)
+
+    def replace(self, **changes: Any) -> TransposedCase:
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return TransposedCase(**{**values, **changes})
+
+    def __repr__(self) -> str:
+        bias = "no bias" if self.b is None else "bias"
+        mode = "exact" if self.exact else "real"
+        return (f"TransposedCase(x.shape={self.x.shape}, w.shape={self.w.shape}, {self.dtype.name}, {bias}, "
+                f"stride={self.stride!r}, padding={self.padding!r}, output_padding={self.output_padding!r}, "
+                f"dilation={self.dilation!r}, groups={self.groups}, {mode} values)")
+
+
+def fit_transposed(case: TransposedCase, support: Support) -> TransposedCase | None:
+    """``case`` as a variant with ``support`` receives it, or None where it lies outside its declaration."""
+    if case.dtype.name not in support.dtypes or (case.groups != 1 and not support.groups):
+        return None
+    options = {}
+    for name in ("stride", "dilation"):
+        pair, declared = as_pair(getattr(case, name)), getattr(support, name)
+        if (declared == "int" and pair[0] != pair[1]) or (declared is False and pair != (1, 1)):
+            return None
+        options[name] = getattr(case, name) if declared is True else pair[0]
+    if padding_form(case.padding) not in support.padding or (case.padding == "same" and support.same != "upper"):
+        return None
+    g = case.geometry
+    n, h, w = case.x.shape[:3]
+    kh, kw = case.w.shape[:2]
+    if ((not support.asymmetric_padding and any(a != b for a, b in g.pads))
+            or ("input" in support.square and h != w) or ("kernel" in support.square and kh != kw)
+            or n < support.min_batch or (support.max_batch is not None and n > support.max_batch)):
+        return None
+    precision = precision_of(support, case.dtype.name)
+    return case.replace(b=case.b if support.bias else None, precision=None if precision.plain else precision,
+                        **options)
+
+
+def transposed_cases(*, support: Support | None = None, exact: bool | None = None, reach: bool = True
+                     ) -> st.SearchStrategy[TransposedCase]:
+    """Valid transposed-convolution cases inside ``support`` (see the module docstring)."""
+    return _transposed_cases(Support.of(support), exact, reach)
+
+
+def _small_or_far(draw, label: str, low: int, high: int, far: tuple[int, ...], reaching: bool) -> int:
+    if reaching:
+        return draw(st.sampled_from(far), label=label)
+    return draw(st.integers(low, high), label=label)
+
+
+FAR_CHANNELS = (4, 5, 8, 9, 15, 16, 17, 31, 32, 33)
+"""Channels per group where one reaches: the block boundaries up to 33 (the loops of `naive` run a transposed case
+pixel by pixel, so the largest sizes stay with the forward strategy)."""
+DIMENSIONS = ("C_in per group", "C_out per group", "groups", "N", "H", "W", "KH", "KW", "sh", "sw", "dh", "dw",
+              "padding")
+
+
+@st.composite
+def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -> TransposedCase:
+    dtype_name = draw(st.sampled_from(sorted(support.dtypes, key=_dtype_order)), label="dtype")
+    dtype = storage_dtype(dtype_name)
+    precision = precision_of(support, dtype_name)
+    is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
+    reaching = draw(st.sampled_from(["none"] * len(DIMENSIONS) + list(DIMENSIONS)), label="reaching") \
+        if reach else "none"
+
+    def dim(label: str, low: int, high: int, far: tuple[int, ...]) -> int:
+        return _small_or_far(draw, label, low, high, far, reaching == label)
+
+    groups = dim("groups", 1, 3, (4, 8, 16, 17)) if support.groups else 1
+    depthwise = groups > 1 and draw(st.booleans(), label="depthwise")  # one channel per group in and out
+    c_in = groups * (1 if depthwise else dim("C_in per group", 1, 3, FAR_CHANNELS))
+    c_out = groups * (1 if depthwise else dim("C_out per group", 1, 3, FAR_CHANNELS))
+    forms = [f for f in support.padding if f != "same" or support.same == "upper"]
+    form = draw(st.sampled_from(forms), label="padding form")
+    axes: list[dict[str, int]] = [{}, {}]
+    for axis, a in zip("HW", axes):
+        square_kernel = axis == "W" and "kernel" in support.square
+        a["kernel"] = axes[0]["kernel"] if square_kernel else dim(f"K{axis}", 1, 3, (4, 5, 6, 7))
+        square_input = axis == "W" and "input" in support.square
+        a["size"] = axes[0]["size"] if square_input else dim(axis, 1, 4, (7, 8, 9, 15, 16, 17))
+    for key, declared, far in (("dilation", support.dilation, (2, 3, 4, 5)), ("stride", support.stride, (4, 5, 8, 9))):
+        label = f"{key[0]}h"
+        axes[0][key] = 1 if declared is False else dim(label, 1, 3, far)
+        alike = declared is not True or "input" in support.square
+        axes[1][key] = axes[0][key] if alike else dim(f"{key[0]}w", 1, 3, far)
+    for a, axis in zip(axes, "hw"):
+        a["op"] = 0 if form == "same" else draw(st.integers(0, max(a["stride"], a["dilation"]) - 1),
+                                                label=f"output padding {axis}")
+        a["full"] = (a["size"] - 1) * a["stride"] + a["dilation"] * (a["kernel"] - 1) + 1
+    far_pad = reaching == "padding"
+    if form == "same":
+        padding: Any = "same"
+    elif form == "valid":
+        padding = "valid"
+    else:
+        sides = []
+        for a, axis in zip(axes, "hw"):
+            room = a["full"] + a["op"] - 1  # pt + pb at most this: H_out >= 1
+            most = min(room, 17 if far_pad else a["kernel"] + 1)
+            before = draw(st.integers(0, most), label=f"p{axis} before")
+            after = before if form in ("int", "pair") or not support.asymmetric_padding else \
+                draw(st.integers(0, min(most, room - before)), label=f"p{axis} after")
+            if before + after > room:
+                before = after = room // 2
+            sides.append((before, after))
+        if form == "int":
+            value = min(sides[0][0], sides[1][0])
+            padding = value
+        elif form == "pair":
+            padding = (sides[0][0], sides[1][0])
+        else:
+            padding = tuple(sides)
+    size = (axes[0]["size"], axes[1]["size"])
+    kernel = (axes[0]["kernel"], axes[1]["kernel"])
+    stride = (axes[0]["stride"], axes[1]["stride"])
+    dilation = (axes[0]["dilation"], axes[1]["dilation"])
+    output_padding = (axes[0]["op"], axes[1]["op"])
+    geometry = TransposedGeometry.of(size, kernel, stride=stride, padding=padding, output_padding=output_padding,
+                                     dilation=dilation)
+    assert min(geometry.out) >= 1, "strategy built an invalid transposed geometry"
+    most_batch = support.max_batch if support.max_batch is not None else 17
+    batches = [b for b in ([9, 16, 17] if reaching == "N" else [1, 2, 1, 2, 0]) if support.min_batch <= b <= most_batch]
+    n = draw(st.sampled_from(batches or [support.min_batch]), label="N")
+    x = _values(draw, "x", (n, *size, c_in), dtype, is_exact)
+    w = _values(draw, "w", (*kernel, c_out // groups, c_in), dtype, is_exact)
+    b = _values(draw, "b", (c_out,), dtype, is_exact) if support.bias and draw(st.booleans(), label="bias") else None
+    dy = _values(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact)
+
+    def option(label: str, pair: tuple[int, int], declared: bool | str = True) -> Any:
+        as_pair_coin = draw(st.booleans(), label=f"{label} as a pair")
+        return pair[0] if declared is not True or (pair[0] == pair[1] and not as_pair_coin) else pair
+
+    return TransposedCase(x, w, b, dy, stride=option("stride", stride, support.stride), padding=padding,
+                          output_padding=option("output_padding", output_padding),
+                          dilation=option("dilation", dilation, support.dilation), groups=groups, exact=is_exact,
+                          precision=None if precision.plain else precision)
+
+
+@dataclass(frozen=True)
+class TransposedEdgeCase:
+    """A named transposed case: ``x`` and ``w`` shapes and options; arrays from a seed."""
+
+    name: str
+    x_shape: tuple[int, int, int, int]
+    w_shape: tuple[int, int, int, int]
+    options: dict[str, Any]
+
+    def case(self, dtype: str, seed: int = 0, exact: bool = False) -> TransposedCase:
+        rng = np.random.default_rng(seed)
+        groups = self.options.get("groups", 1)
+        draw = (lambda shape: rng.integers(-3, 4, shape).astype(float)) if exact else rng.standard_normal
+        x, w = draw(self.x_shape), draw(self.w_shape)
+        b = draw((self.w_shape[2] * groups,))
+        case = TransposedCase(x, w, b, x, exact=exact, **self.options)
+        n = self.x_shape[0]
+        dy = draw((n, *case.geometry.out, self.w_shape[2] * groups))
+        kind = storage_dtype(dtype)
+        return case.replace(x=x.astype(kind), w=w.astype(kind), b=b.astype(kind), dy=dy.astype(kind))
+
+
+TRANSPOSED_EDGE_CASES: tuple[TransposedEdgeCase, ...] = (
+    TransposedEdgeCase("output_padding_at_its_maximum", (1, 3, 4, 2), (3, 3, 2, 2),
+                       {"stride": 3, "output_padding": 2, "padding": 1}),
+    TransposedEdgeCase("output_padding_from_dilation", (1, 2, 3, 1), (2, 2, 1, 1),
+                       {"stride": (1, 2), "dilation": 3, "output_padding": (2, 1)}),
+    TransposedEdgeCase("stride_larger_than_kernel", (2, 3, 3, 2), (2, 2, 3, 2), {"stride": (4, 3)}),
+    TransposedEdgeCase("padding_of_the_kernel_size", (1, 4, 4, 1), (3, 3, 2, 1), {"stride": 2, "padding": 3}),
+    TransposedEdgeCase("padding_past_the_kernel", (1, 5, 4, 2), (2, 3, 1, 2),
+                       {"stride": 3, "padding": ((4, 5), (3, 1)), "output_padding": (2, 1)}),
+    TransposedEdgeCase("dilation_with_stride", (2, 3, 4, 2), (3, 2, 2, 2),
+                       {"stride": 2, "dilation": (2, 3), "padding": (1, 2)}),
+    TransposedEdgeCase("groups", (1, 3, 3, 4), (2, 3, 3, 4), {"stride": 2, "groups": 2, "output_padding": 1}),
+    TransposedEdgeCase("depthwise", (2, 4, 3, 3), (3, 3, 1, 3), {"stride": (2, 1), "groups": 3, "padding": 1}),
+    TransposedEdgeCase("input_1x1", (2, 1, 1, 3), (3, 2, 2, 3), {"stride": 2}),
+    TransposedEdgeCase("same_even_kernel_stride_2", (1, 3, 4, 2), (4, 2, 2, 2), {"stride": 2, "padding": "same"}),
+    TransposedEdgeCase("same_kernel_smaller_than_stride", (1, 2, 3, 1), (1, 2, 2, 1),
+                       {"stride": 3, "padding": "same"}),
+    TransposedEdgeCase("empty_batch", (0, 3, 3, 2), (2, 2, 2, 2), {"stride": 2, "output_padding": 1}),
+)
+"""Named transposed edge cases: output padding at its maximum (from the stride and from the dilation), stride
+larger than the kernel, padding of the kernel size and more, dilation with stride, groups and depthwise, a 1x1
+input, ``'same'`` at stride 2 with an even kernel and with a kernel smaller than the stride, an empty batch."""
+
+
+def transposed_case_classes(case: TransposedCase) -> set[str]:
+    """The classes a case belongs to, for the meta-test that the strategy reaches each."""
+    g = case.geometry
+    found = set()
+    if any(op > 0 for op in g.output_padding):
+        found.add("output padding")
+    if any(op == max(s, d) - 1 and op > 0 for op, s, d in zip(g.output_padding, g.stride, g.dilation)):
+        found.add("output padding at its maximum")
+    if any(s > k for s, k in zip(g.stride, g.kernel)):
+        found.add("stride > kernel")
+    if any(max(p) >= k for p, k in zip(g.pads, g.kernel)):
+        found.add("padding >= kernel")
+    if any(a != b for a, b in g.pads):
+        found.add("asymmetric padding")
+    if case.padding == "same":
+        found.add("same")
+    if any(d > 1 for d in g.dilation) and any(s > 1 for s in g.stride):
+        found.add("dilation with stride")
+    if case.groups > 1:
+        found.add("groups")
+    if case.groups > 1 and case.w.shape[2] == 1 and case.x.shape[3] == case.groups:
+        found.add("depthwise")
+    if case.x.shape[1:3] == (1, 1):
+        found.add("1x1 input")
+    if case.x.shape[0] == 0:
+        found.add("empty batch")
+    if max(case.x.shape[3], case.w.shape[2] * case.groups) > 8:
+        found.add("channels past 8")
+    if max(case.x.shape[1:3]) > 8:
+        found.add("input past 8")
+    if math.prod(g.out) > 0 and max(g.out) > 16:
+        found.add("output past 16")
+    return found
+
+
+def transposed_edge_case_examples(support: Support | None = None) -> list[tuple[str, TransposedCase]]:
+    """The named transposed edge cases inside ``support``, in every dtype it takes, labelled ``name (dtype)``."""
+    support = support or Support()
+    cases = []
+    for edge in TRANSPOSED_EDGE_CASES:
+        for dtype in support.dtypes:
+            case = fit_transposed(edge.case(dtype), support)
+            if case is not None:
+                cases.append((f"{edge.name} ({dtype})", case))
+    return cases
