@@ -40,4 +40,12 @@ MUTANTS = (
     "float16_output_not_rounded",
     "tf32_one_operand",
     "float16_overflow_clamped",
+    # the transposed convolution
+    "transposed_output_padding_ignored",
+    "transposed_output_padding_top_left",
+    "transposed_size_without_output_padding",
+    "transposed_padding_on_input",
+    "transposed_kernel_not_flipped",
+    "transposed_groups_swapped",
+    "transposed_same_odd_row_top",
 )
