@@ -1,4 +1,5 @@
-"""ONNX's reference evaluator (``onnx.reference.ReferenceEvaluator``) running a one-node ``Conv`` model, forward only.
+"""ONNX's reference evaluator (``onnx.reference.ReferenceEvaluator``) running a one-node ``Conv`` model (and a
+``ConvTranspose`` one for the transposed operation), forward only.
 
     conv-oracle check oracle.targets.onnx
 
@@ -24,6 +25,12 @@ one matrix product per group in the storage dtype, then the bias added to the ro
 - A dilation is computed by inserting zeros between the kernel's taps: a NaN or inf of the input under an
   inserted zero becomes ``0 * NaN = NaN`` in an output whose window does not read it. That is ONNX's behaviour,
   reported by the NaN and inf properties; nothing is declared to hide it.
+- ``ConvTranspose`` (``onnx/reference/ops/op_conv_transpose.py``) with ``group > 1`` slices ``W``'s first axis
+  (the input channels) by the count of *output* channels per group and hands every group the whole ``B``, so
+  each group after the first takes the wrong weights and the first group's bias; and an ``output_padding`` that
+  the dilation allows but the stride does not (``stride <= op < dilation``, allowed by the ONNX specification and by
+  PyTorch) makes its ``col2im`` raise ``ValueError``; an empty batch makes it raise ``TypeError``. Each is reported
+  by the transposed properties.
 """
 
 from __future__ import annotations
@@ -56,6 +63,36 @@ def _evaluator(dtype: str, bias: bool, strides: tuple[int, int], pads: tuple[int
                                                                                         None)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     return ReferenceEvaluator(model)
+
+
+@functools.lru_cache(maxsize=256)
+def _transposed_evaluator(dtype: str, bias: bool, strides: tuple[int, int], pads: tuple[int, int, int, int],
+                          output_padding: tuple[int, int], dilations: tuple[int, int], group: int
+                          ) -> ReferenceEvaluator:
+    """The evaluator of ``Y = ConvTranspose(X, W[, B])`` with these attributes, for tensors of ``dtype``."""
+    names = ["X", "W", "B"] if bias else ["X", "W"]
+    inputs = [helper.make_tensor_value_info(name, ELEMENT_TYPES[dtype], None) for name in names]
+    node = helper.make_node("ConvTranspose", names, ["Y"], strides=list(strides), pads=list(pads),
+                            output_padding=list(output_padding), dilations=list(dilations), group=group)
+    graph = helper.make_graph([node], "conv_transpose2d", inputs,
+                              [helper.make_tensor_value_info("Y", ELEMENT_TYPES[dtype], None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    return ReferenceEvaluator(model)
+
+
+def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    """``y (N, C_out, H_out, W_out)`` for ``x (N, C_in, H, W)`` and ``w (C_in, C_out // groups, KH, KW)``, by a
+    ``ConvTranspose`` node (pads and output padding resolved here, ``'same'`` as the contract's)."""
+    from oracle.cases.transposed import TransposedGeometry
+
+    g = TransposedGeometry.of(x.shape[2:], w.shape[2:], stride=stride, padding=padding,
+                              output_padding=output_padding, dilation=dilation)
+    (pt, pb), (pl, pr) = g.pads
+    evaluator = _transposed_evaluator(x.dtype.name, b is not None, g.stride, (pt, pl, pb, pr), g.output_padding,
+                                      g.dilation, int(groups))
+    feeds = {"X": x, "W": w} if b is None else {"X": x, "W": w, "B": b}
+    (y,) = evaluator.run(None, feeds)
+    return y
 
 
 def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):

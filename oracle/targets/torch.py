@@ -1,4 +1,5 @@
-"""PyTorch's own ``conv2d`` as a target: its default path or channels_last, in the input's own dtype, on any device.
+"""PyTorch's own ``conv2d`` and ``conv_transpose2d`` as a target: its default path or channels_last, in the input's
+own dtype, on any device.
 
     conv-oracle check oracle.targets.torch                      # CPU, default memory format
     conv-oracle check oracle.targets.torch:channels_last        # CPU, channels_last input and weights
@@ -91,6 +92,37 @@ class TorchConv:
         return _numpy(dx, x.dtype), _numpy(dw, w.dtype), _numpy(db, dy.dtype)
 
 
+    def _transposed(self, x, w, b, stride, padding, output_padding, dilation, groups):
+        from oracle.cases.transposed import TransposedGeometry
+
+        g = TransposedGeometry.of(x.shape[2:], w.shape[2:], stride=stride, padding=padding,
+                                  output_padding=output_padding, dilation=dilation)
+        # PyTorch crops the same padding from both sides: the smaller of the two, the rest cropped here
+        common = tuple(min(p) for p in g.pads)
+        xt = _tensor(x, self.device, self.channels_last).requires_grad_()
+        wt = _tensor(w, self.device, self.channels_last).requires_grad_()
+        bt = None if b is None else _tensor(b, self.device, False)
+        y = torch.nn.functional.conv_transpose2d(xt, wt, bt, stride=g.stride, padding=common,
+                                                 output_padding=g.output_padding, groups=groups, dilation=g.dilation)
+        (pt, pb), (pl, pr) = ((p[0] - c, p[1] - c) for p, c in zip(g.pads, common))
+        return xt, wt, y[:, :, pt : y.shape[2] - pb, pl : y.shape[3] - pr]
+
+    def conv_transpose2d(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        """``y (N, C_out, H_out, W_out)`` for ``x (N, C_in, H, W)`` and ``w (C_in, C_out // groups, KH, KW)``, by
+        ``torch.nn.functional.conv_transpose2d`` (asymmetric padding and ``'same'`` cropped here)."""
+        with torch.no_grad():
+            _, _, y = self._transposed(x, w, b, stride, padding, output_padding, dilation, groups)
+        return _numpy(y, x.dtype)
+
+    def conv_transpose2d_backward(self, dy, x, w, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        """``(dx, dw, db)`` of `conv_transpose2d` by autograd."""
+        xt, wt, y = self._transposed(x, w, None, stride, padding, output_padding, dilation, groups)
+        dyt = _tensor(dy, self.device, self.channels_last)
+        dx, dw = torch.autograd.grad(y, (xt, wt), dyt)
+        db = dyt.sum(dim=(0, 2, 3))
+        return _numpy(dx, x.dtype), _numpy(dw, w.dtype), _numpy(db, dy.dtype)
+
+
 def _resolved(padding: Any, size: tuple[int, int], kernel: tuple[int, int], stride: Any, dilation: Any) -> Any:
     """``'same'`` as SAME_UPPER pads (PyTorch refuses 'same' above stride 1); other forms as they are."""
     if padding != "same":
@@ -103,6 +135,8 @@ _default = TorchConv()
 conv_oracle_support = _default.conv_oracle_support
 conv2d = _default.conv2d
 conv2d_backward = _default.conv2d_backward
+conv_transpose2d = _default.conv_transpose2d
+conv_transpose2d_backward = _default.conv_transpose2d_backward
 channels_last = TorchConv(channels_last=True)
 
 
