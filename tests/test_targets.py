@@ -164,6 +164,32 @@ def test_onnx_dilation_spreads_nan_through_inserted_zeros(onnx_target):
     _held(undilated, ["NaN propagation", "inf propagation"])
 
 
+def test_onnx_transposed_groups_and_dilated_output_padding_are_reported(onnx_target):
+    """ConvTranspose in ONNX's reference evaluator: without groups and dilation, on a batch of one or more, every
+    transposed property holds; with groups each group takes the wrong weights and bias; an output padding the
+    dilation allows (at least the stride, below the dilation) makes it raise, as an empty batch does."""
+    from oracle.cases.transposed import TRANSPOSED_EDGE_CASES
+    from oracle.properties.compare import Mismatch
+    from oracle.properties.transposed import transposed_forward
+    from oracle.reference.truth import get_reference
+
+    names = ["transposed forward", "transposed adjoint", "transposed contract"]
+    plain = _narrowed(onnx_target, groups=False, dilation=False, min_batch=1, dtypes=("float32", "float64"))
+    _held(_check(plain, names, max_examples=20), names)
+    empty = next(e for e in TRANSPOSED_EDGE_CASES if e.name == "empty_batch").case("float64")
+    with pytest.raises(Mismatch, match="conv_transpose2d raised TypeError"):
+        transposed_forward(load(onnx_target), empty, get_reference("naive"))
+    grouped = _check(_narrowed(onnx_target, dilation=False, min_batch=1, dtypes=("float64",)),
+                     ["transposed forward"], 40)
+    assert _failed(grouped, "transposed forward").case.groups > 1
+    dilated = _check(_narrowed(onnx_target, groups=False, min_batch=1, dtypes=("float64",)),
+                     ["transposed forward"], 40)
+    outcome = _failed(dilated, "transposed forward")
+    g = outcome.case.geometry
+    assert "raised ValueError" in outcome.failure.line
+    assert any(s <= op < d for op, s, d in zip(g.output_padding, g.stride, g.dilation))
+
+
 # --- PyTorch --------------------------------------------------------------------------------------------------
 
 
@@ -172,3 +198,16 @@ def test_torch_cpu_forward_and_dx_hold(target):
     pytest.importorskip("torch")
     names = ["forward", "dx"]
     _held(_check(_narrowed(target, dtypes=("float32", "float64")), names, max_examples=10), names)
+
+
+def test_torch_cpu_half_transposed_rounds_partials_as_declared():
+    """PyTorch's CPU float16/bfloat16 ``conv_transpose2d`` sums each kernel tap's products in float32 and adds them
+    into a half output (col2im), as its ``conv2d`` backward does for ``dx``: the declared ``rounds_partials``
+    (``"dx"``: the transposed ``y`` is a convolution's ``dx``) holds it, a single rounding does not."""
+    pytest.importorskip("torch")
+    names = ["transposed forward", "transposed backward"]
+    declared = _narrowed("oracle.targets.torch", dtypes=("float16", "bfloat16"))
+    _held(_check(declared, names, max_examples=60), names)
+    undeclared = _check(_narrowed("oracle.targets.torch", dtypes=("float16", "bfloat16"), rounds_partials=()),
+                        names, max_examples=60)
+    assert "rounding to float16" in _failed(undeclared, "transposed forward").failure.line
