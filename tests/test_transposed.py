@@ -20,6 +20,8 @@ from oracle.cases.transposed import (
 from oracle.properties import PROPERTIES, applicable
 from oracle.properties.bad_inputs import check_table
 from oracle.properties.compare import Mismatch
+from oracle.properties.ieee import inf_propagation, nan_propagation
+from oracle.properties.memory import memory_layouts
 from oracle.properties.transposed import (
     transposed_adjoint,
     transposed_backward,
@@ -69,12 +71,56 @@ def test_transposed_inputs_unmodified_and_results_fresh(name, case):
     transposed_contract(VARIANTS[name], case, TORCH)
 
 
+@by_variant
+@given(case=transposed_cases())
+def test_transposed_memory_layouts_give_the_same_results(name, case):
+    memory_layouts(VARIANTS[name], case, TORCH)
+
+
+@by_variant
+@given(case=transposed_cases())
+def test_transposed_nan_and_inf_propagate_exactly_to_the_windows_that_hold_them(name, case):
+    nan_propagation(VARIANTS[name], case, TORCH)
+    inf_propagation(VARIANTS[name], case, TORCH)
+
+
+def _variant(conv_transpose2d):
+    return from_object(type("Planted", (), {"conv2d": staticmethod(vectorized.conv2d),
+                                            "conv_transpose2d": staticmethod(conv_transpose2d)})())
+
+
+def test_transposed_memory_layouts_catch_a_kernel_that_reads_memory_order():
+    """A kernel that flattens ``x`` in memory order (``order="K"``) scrambles a Fortran-ordered input."""
+    def planted(x, w, b=None, **options):
+        return vectorized.conv_transpose2d(x.ravel(order="K").reshape(x.shape), w, b, **options)
+
+    case = TRANSPOSED_EDGE_CASES[2].case("float64").replace(memory="Fortran order")
+    transposed_forward(_variant(planted), case, TORCH)  # contiguous arguments: right
+    with pytest.raises(Mismatch, match=r"with x alone as"):
+        memory_layouts(_variant(planted), case, TORCH)
+
+
+def test_transposed_nan_property_catches_dilation_by_inserted_zeros():
+    """A kernel dilated by inserting zero taps multiplies NaN by 0 where no real tap reads it (ONNX's Conv)."""
+    def planted(x, w, b=None, *, dilation=1, **options):
+        d = (dilation, dilation) if isinstance(dilation, int) else dilation
+        dilated = np.zeros(((w.shape[0] - 1) * d[0] + 1, (w.shape[1] - 1) * d[1] + 1, *w.shape[2:]), w.dtype)
+        dilated[:: d[0], :: d[1]] = w
+        return vectorized.conv_transpose2d(x, dilated, b, **options)
+
+    case = next(e for e in TRANSPOSED_EDGE_CASES if e.name == "dilation_with_stride").case("float64")
+    case = case.replace(nan_at=(0, 1, 1, 0))
+    transposed_forward(_variant(planted), case, TORCH)  # finite values: right
+    with pytest.raises(Mismatch, match=r"y\[.*\]=NaN, but should be finite: its window does not hold the NaN"):
+        nan_propagation(_variant(planted), case, TORCH)
+
+
 @pytest.mark.parametrize("name", ["naive", "vectorized"])
 @pytest.mark.parametrize("label, case", transposed_edge_case_examples(), ids=lambda v: v if isinstance(v, str) else "")
 def test_transposed_edge_case_matches_pytorch(name, label, case):
-    transposed_forward(VARIANTS[name], case, TORCH)
-    transposed_backward(VARIANTS[name], case, TORCH)
-    transposed_adjoint(VARIANTS[name], case, TORCH)
+    for check in (transposed_forward, transposed_backward, transposed_adjoint, memory_layouts, nan_propagation,
+                  inf_propagation):
+        check(VARIANTS[name], case, TORCH)
 
 
 def test_transposed_edge_cases_cover_every_dtype_and_their_classes():
@@ -150,7 +196,8 @@ def test_transposed_properties_apply_only_where_the_variant_offers_them():
     import oracle.zoo.padding_wrong_side as plain
 
     names = {p.name for p in PROPERTIES if p.transposed}
-    assert names == {"transposed forward", "transposed backward", "transposed adjoint", "transposed contract"}
+    assert names == {"transposed forward", "transposed backward", "transposed adjoint", "transposed contract",
+                     "transposed memory layouts", "transposed NaN propagation", "transposed inf propagation"}
     assert not any(applicable(p, from_object(plain)) for p in PROPERTIES if p.transposed)
     declared_off = type("Off", (), {"conv2d": staticmethod(vectorized.conv2d),
                                     "conv_transpose2d": staticmethod(vectorized.conv_transpose2d),

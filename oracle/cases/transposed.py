@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from oracle.cases.layouts import LAYOUTS
 from oracle.cases.strategies import _dtype_order, _values, precision_of
 from oracle.geometry import as_pair, same_upper_pads
 from oracle.reference.precision import Precision, storage_dtype
@@ -73,7 +74,9 @@ class TransposedCase:
 
     Arrays: ``x (N, H, W, C_in)``, ``w (KH, KW, C_out // groups, C_in)``, ``b (C_out,)`` or None,
     ``dy (N, H_out, W_out, C_out)``, all in the storage dtype. ``exact``: small integer values. ``precision``: how
-    the variant computes this dtype (None: what the dtype implies).
+    the variant computes this dtype (None: what the dtype implies). ``nan_at``: where the NaN and inf properties put
+    their value in ``x``; ``memory``: the memory layout (of `oracle.cases.layouts.LAYOUTS`) the memory-layouts
+    property hands the arguments over in.
     """
 
     x: np.ndarray = field(repr=False)
@@ -87,6 +90,8 @@ class TransposedCase:
     groups: int = 1
     exact: bool = False
     precision: Precision | None = field(default=None, repr=False)
+    nan_at: tuple[int, int, int, int] = (0, 0, 0, 0)
+    memory: str = "Fortran order"
 
     @property
     def options(self) -> dict[str, Any]:
@@ -240,6 +245,8 @@ def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -
     w = _values(draw, "w", (*kernel, c_out // groups, c_in), dtype, is_exact)
     b = _values(draw, "b", (c_out,), dtype, is_exact) if support.bias and draw(st.booleans(), label="bias") else None
     dy = _values(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact)
+    nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
+    memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
 
     def option(label: str, pair: tuple[int, int], declared: bool | str = True) -> Any:
         as_pair_coin = draw(st.booleans(), label=f"{label} as a pair")
@@ -248,7 +255,7 @@ def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -
     return TransposedCase(x, w, b, dy, stride=option("stride", stride, support.stride), padding=padding,
                           output_padding=option("output_padding", output_padding),
                           dilation=option("dilation", dilation, support.dilation), groups=groups, exact=is_exact,
-                          precision=None if precision.plain else precision)
+                          precision=None if precision.plain else precision, nan_at=nan_at, memory=memory)
 
 
 @dataclass(frozen=True)
@@ -288,13 +295,15 @@ TRANSPOSED_EDGE_CASES: tuple[TransposedEdgeCase, ...] = (
     TransposedEdgeCase("depthwise", (2, 4, 3, 3), (3, 3, 1, 3), {"stride": (2, 1), "groups": 3, "padding": 1}),
     TransposedEdgeCase("input_1x1", (2, 1, 1, 3), (3, 2, 2, 3), {"stride": 2}),
     TransposedEdgeCase("same_even_kernel_stride_2", (1, 3, 4, 2), (4, 2, 2, 2), {"stride": 2, "padding": "same"}),
+    TransposedEdgeCase("same_odd_crop", (1, 3, 3, 1), (4, 3, 1, 1), {"stride": (1, 2), "padding": "same"}),
     TransposedEdgeCase("same_kernel_smaller_than_stride", (1, 2, 3, 1), (1, 2, 2, 1),
                        {"stride": 3, "padding": "same"}),
     TransposedEdgeCase("empty_batch", (0, 3, 3, 2), (2, 2, 2, 2), {"stride": 2, "output_padding": 1}),
 )
 """Named transposed edge cases: output padding at its maximum (from the stride and from the dilation), stride
 larger than the kernel, padding of the kernel size and more, dilation with stride, groups and depthwise, a 1x1
-input, ``'same'`` at stride 2 with an even kernel and with a kernel smaller than the stride, an empty batch."""
+input, ``'same'`` at stride 2 with an even kernel, with an odd number of rows and columns to crop, and with a
+kernel smaller than the stride, an empty batch."""
 
 
 def transposed_case_classes(case: TransposedCase) -> set[str]:
@@ -336,9 +345,11 @@ def transposed_edge_case_examples(support: Support | None = None) -> list[tuple[
     """The named transposed edge cases inside ``support``, in every dtype it takes, labelled ``name (dtype)``."""
     support = support or Support()
     cases = []
-    for edge in TRANSPOSED_EDGE_CASES:
-        for dtype in support.dtypes:
-            case = fit_transposed(edge.case(dtype), support)
-            if case is not None:
-                cases.append((f"{edge.name} ({dtype})", case))
+    for number, (edge, dtype) in enumerate((e, d) for e in TRANSPOSED_EDGE_CASES for d in support.dtypes):
+        example = edge.case(dtype)
+        example = example.replace(nan_at=tuple(max(m // 2, 0) for m in example.x.shape),
+                                  memory=LAYOUTS[number % len(LAYOUTS)].name)
+        case = fit_transposed(example, support)
+        if case is not None:
+            cases.append((f"{edge.name} ({dtype})", case))
     return cases

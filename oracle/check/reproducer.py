@@ -32,10 +32,11 @@ def _constructor(case: ConvCase | TransposedCase) -> str:
     if isinstance(case, TransposedCase):
         return (f"TransposedCase(x, w, b, dy, stride={case.stride!r}, padding={case.padding!r}, "
                 f"output_padding={case.output_padding!r},\n                      dilation={case.dilation!r}, "
-                f"groups={case.groups!r}, exact={case.exact!r}, precision={case.precision!r})")
+                f"groups={case.groups!r}, exact={case.exact!r}, precision={case.precision!r},\n"
+                f"                      nan_at={case.nan_at!r}, memory={case.memory!r})")
     return (f"ConvCase(x, w, b, dy, stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r},\n"
             f"                groups={case.groups!r}, exact={case.exact!r}, nan_at={case.nan_at!r}, "
-            f"same={case.same!r},\n                precision={case.precision!r})")
+            f"same={case.same!r},\n                precision={case.precision!r}, memory={case.memory!r})")
 
 
 def script(origin: Origin, target: str, properties: list[str], case: ConvCase, reference: str,

@@ -67,6 +67,9 @@ PROPERTIES: tuple[Property, ...] = (
     Property("transposed backward", transposed_backward, backward=True, transposed=True),
     Property("transposed adjoint", transposed_adjoint, transposed=True),
     Property("transposed contract", transposed_contract, transposed=True),
+    Property("transposed memory layouts", memory_layouts, transposed=True),
+    Property("transposed NaN propagation", nan_propagation, nan=True, transposed=True),
+    Property("transposed inf propagation", inf_propagation, nan=True, transposed=True),
 )
 """The case-driven properties, in report order. The block sweep, `bad_input` and `references_agree` run beside
 them. The transposed ones apply where the variant offers ``conv_transpose2d``."""

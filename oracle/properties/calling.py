@@ -13,6 +13,11 @@ from oracle.properties.compare import Mismatch, describe_call
 from oracle.targets.variant import Arrange, Variant
 
 
+def operation(case: Any) -> str:
+    """The function a case is of: ``"conv2d"``, or ``"conv_transpose2d"`` for a transposed case."""
+    return "conv_transpose2d" if hasattr(case, "output_padding") else "conv2d"
+
+
 def call_text(case: ConvCase, function: str) -> str:
     """``conv2d(x.shape=..., w.shape=..., float32, bias, stride=..., ...)`` for a failure line."""
     return describe_call(function, case.x.shape, case.w.shape, case.options, dtype=case.dtype,
@@ -49,12 +54,14 @@ def run(variant: Variant, case: ConvCase, function: str, *args: Any,
 def grads(variant: Variant, case: ConvCase, dy: np.ndarray | None = None, x: np.ndarray | None = None,
           w: np.ndarray | None = None, arrange: Arrange | Sequence[Arrange | None] | None = None
           ) -> tuple[Any, Any, Any]:
-    """``(dx, dw, db)`` of ``conv2d_backward`` (the case's arrays unless others are given)."""
+    """``(dx, dw, db)`` of ``conv2d_backward`` (``conv_transpose2d_backward`` for a transposed case), the case's
+    arrays unless others are given."""
     dy = case.dy if dy is None else dy
     x = case.x if x is None else x
     w = case.w if w is None else w
-    returned = run(variant, case, "conv2d_backward", dy, x, w, arrange=arrange)
+    function = f"{operation(case)}_backward"
+    returned = run(variant, case, function, dy, x, w, arrange=arrange)
     if not (isinstance(returned, tuple) and len(returned) == 3):
-        raise Mismatch(f"conv2d_backward returned {type(returned).__name__}, but should return (dx, dw, db) "
-                       f"[{call_text(case, 'conv2d_backward')}]", name="grads", stage="type")
+        raise Mismatch(f"{function} returned {type(returned).__name__}, but should return (dx, dw, db) "
+                       f"[{call_text(case, function)}]", name="grads", stage="type")
     return returned

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from oracle.cases.strategies import ConvCase
-from oracle.properties.calling import call_text, run
+from oracle.properties.calling import call_text, operation, run
 from oracle.properties.compare import Mismatch, check_shape_dtype
 from oracle.reference.tolerance import FINITE, INF
-from oracle.reference.truth import truth
+from oracle.reference.truth import truth_of
 from oracle.targets.variant import Variant
 
 NAMES = ("finite", "NaN", "+inf", "-inf")
@@ -26,7 +26,7 @@ def _overflow(case: ConvCase, reference: Any) -> tuple[np.ndarray, np.ndarray] |
     precision = case.computation
     if min(precision.result.max, precision.summed.max) > 1e30:
         return None
-    expected = truth(reference, case).y
+    expected = truth_of(reference, case).y
     return (expected.bound.inf, expected.value) if expected.bound.inf is not None else None
 
 
@@ -57,10 +57,11 @@ def nan_propagation(variant: Variant, case: ConvCase, reference: Any) -> None:
     x[case.nan_at] = np.nan
     marker = np.zeros(case.x.shape)
     marker[case.nan_at] = 1.0
-    holds = reference.conv2d(marker, np.ones(case.w.shape), None, **case.reference_options) > 0
+    function = operation(case)
+    holds = getattr(reference, function)(marker, np.ones(case.w.shape), None, **case.reference_options) > 0
     with np.errstate(invalid="ignore"):
-        y = run(variant, case, "conv2d", x, case.w, case.b)
-    call = call_text(case, "conv2d") + f" with x[{','.join(map(str, case.nan_at))}]=nan"
+        y = run(variant, case, function, x, case.w, case.b)
+    call = call_text(case, function) + f" with x[{','.join(map(str, case.nan_at))}]=nan"
     check_shape_dtype("y", y, holds.shape, case.computation.result_dtype, call)
     got = _ieee_class(y)
     wrong = np.where(holds, got != 1, ~_allowed(np.zeros_like(got), got, _overflow(case, reference)))
@@ -79,10 +80,11 @@ def inf_propagation(variant: Variant, case: ConvCase, reference: Any) -> None:
         return
     x = case.x.copy()
     x[case.nan_at] = np.inf
+    function = operation(case)
     with np.errstate(invalid="ignore"):  # inf * 0 is meant to happen here
-        expected = _ieee_class(reference.conv2d(x, case.w, case.b, **case.reference_options))
-        y = run(variant, case, "conv2d", x, case.w, case.b)
-    call = call_text(case, "conv2d") + f" with x[{','.join(map(str, case.nan_at))}]=inf"
+        expected = _ieee_class(getattr(reference, function)(x, case.w, case.b, **case.reference_options))
+        y = run(variant, case, function, x, case.w, case.b)
+    call = call_text(case, function) + f" with x[{','.join(map(str, case.nan_at))}]=inf"
     check_shape_dtype("y", y, expected.shape, case.computation.result_dtype, call)
     got = _ieee_class(y)
     wrong = ~_allowed(expected, got, _overflow(case, reference))

@@ -9,18 +9,19 @@ import numpy as np
 
 from oracle.cases.layouts import LAYOUTS, MemoryLayout
 from oracle.cases.strategies import ConvCase
-from oracle.properties.calling import call_text, grads, run
+from oracle.properties.calling import call_text, grads, operation, run
 from oracle.properties.compare import Mismatch, assert_close
-from oracle.reference.truth import Truth, truth
+from oracle.reference.truth import Truth, truth, truth_of
 from oracle.targets.variant import Variant
 
-ARGUMENTS = {"conv2d": ("x", "w", "b"), "conv2d_backward": ("dy", "x", "w")}
+ARGUMENTS = {"conv2d": ("x", "w", "b"), "conv2d_backward": ("dy", "x", "w"), "conv_transpose2d": ("x", "w", "b"),
+             "conv_transpose2d_backward": ("dy", "x", "w")}
 LAYOUT = {layout.name: layout for layout in LAYOUTS}
 
 
 def _results(variant: Variant, case: ConvCase, function: str, arrange=None) -> dict[str, Any]:
-    if function == "conv2d":
-        return {"y": run(variant, case, "conv2d", case.x, case.w, case.b, arrange=arrange)}
+    if not function.endswith("_backward"):
+        return {"y": run(variant, case, function, case.x, case.w, case.b, arrange=arrange)}
     return dict(zip(("dx", "dw", "db"), grads(variant, case, arrange=arrange)))
 
 
@@ -39,8 +40,9 @@ def memory_layouts(variant: Variant, case: ConvCase, reference: Any) -> None:
     memory, a strided slice, a view with negative strides, odd strides on size-1 axes, or read-only) gives the
     results that contiguous arguments give: the reference's, within each element's bound. A failure names the
     argument that causes it."""
-    functions = ["conv2d"] + (["conv2d_backward"] if variant.offers("conv2d_backward") else [])
-    expected = truth(reference, case, backward=len(functions) > 1)
+    forward = operation(case)
+    functions = [forward] + ([f"{forward}_backward"] if variant.offers(f"{forward}_backward") else [])
+    expected = truth_of(reference, case, backward=len(functions) > 1)
     for layout in (LAYOUT[case.memory],):
         for function in functions:
             every = ", ".join(a for a in ARGUMENTS[function] if not (a == "b" and case.b is None))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from oracle.cases.transposed import TransposedCase
-from oracle.properties.calling import call_text, invoke, run
+from oracle.properties.calling import call_text, grads, invoke, run
 from oracle.properties.compare import Mismatch, assert_close, check_shape_dtype
 from oracle.properties.contract import _same
 from oracle.reference.tolerance import FINITE, U_REFERENCE, gamma
@@ -18,18 +18,6 @@ from oracle.reference.truth import truth_transposed
 from oracle.targets.variant import Variant
 
 FORWARD, BACKWARD = "conv_transpose2d", "conv_transpose2d_backward"
-
-
-def transposed_grads(variant: Variant, case: TransposedCase, dy: np.ndarray | None = None,
-                     x: np.ndarray | None = None) -> tuple[Any, Any, Any]:
-    """``(dx, dw, db)`` of ``conv_transpose2d_backward`` (the case's arrays unless others are given)."""
-    dy = case.dy if dy is None else dy
-    x = case.x if x is None else x
-    returned = run(variant, case, BACKWARD, dy, x, case.w)
-    if not (isinstance(returned, tuple) and len(returned) == 3):
-        raise Mismatch(f"{BACKWARD} returned {type(returned).__name__}, but should return (dx, dw, db) "
-                       f"[{call_text(case, BACKWARD)}]", name="grads", stage="type")
-    return returned
 
 
 def transposed_forward(variant: Variant, case: TransposedCase, reference: Any) -> None:
@@ -44,7 +32,7 @@ def transposed_backward(variant: Variant, case: TransposedCase, reference: Any) 
     """``dx``, ``dw`` and ``db`` of ``conv_transpose2d_backward`` equal the reference's (autograd) within each
     element's bound, each checked for shape, then dtype, then values."""
     t = truth_transposed(reference, case, backward=True)
-    for name, actual in zip(("dx", "dw", "db"), transposed_grads(variant, case)):
+    for name, actual in zip(("dx", "dw", "db"), grads(variant, case)):
         assert_close(name, actual, t[name], call=call_text(case, BACKWARD))
 
 
@@ -77,7 +65,7 @@ def transposed_adjoint(variant: Variant, case: TransposedCase, reference: Any) -
                                    (gamma(n + 1, U_REFERENCE)) * math.fsum((np.abs(x) * conv_abs).ravel()))}
     results = [("y", y, z, t.y)]
     if backward:
-        dx, dw, _ = transposed_grads(variant, case)
+        dx, dw, _ = grads(variant, case)
         call = call_text(case, BACKWARD)
         check_shape_dtype("dx", dx, case.x.shape, dtype, call)
         check_shape_dtype("dw", dw, case.w.shape, dtype, call)
@@ -131,7 +119,7 @@ def transposed_contract(variant: Variant, case: TransposedCase, reference: Any) 
                          b=None if case.b is None else (case.b + 1).astype(case.dtype))
     run(variant, other, FORWARD, other.x, other.w, other.b)
     if variant.offers(BACKWARD):
-        transposed_grads(variant, other)
+        grads(variant, other)
     for name, value in kept.items():
         changed = ~_same(first[name], value)
         if changed.any():

@@ -130,6 +130,12 @@ def truth(reference: Any, case: ConvCase, *, backward: bool = False, precision: 
     return Truth(expected_y, *results)
 
 
+def truth_of(reference: Any, case: Any, *, backward: bool = False, precision: Precision | None = None) -> Truth:
+    """`truth` of a convolution case, `truth_transposed` of a transposed one."""
+    judge = truth_transposed if hasattr(case, "output_padding") else truth
+    return judge(reference, case, backward=backward, precision=precision)
+
+
 def truth_transposed(reference: Any, case: Any, *, backward: bool = False, precision: Precision | None = None
                      ) -> Truth:
     """The reference's answer for ``conv_transpose2d(case.x, case.w, case.b, **case.options)`` of a
