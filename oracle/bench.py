@@ -1,4 +1,5 @@
-"""``conv-oracle bench``: time naive, vectorized and PyTorch, forward and backward, on named shapes.
+"""``conv-oracle bench``: time naive, vectorized and PyTorch, forward and backward, on named shapes (``conv2d``, or
+with ``--transposed`` ``conv_transpose2d``).
 
 Method: numpy's BLAS and torch are pinned to the same thread count (threadpoolctl, ``torch.set_num_threads``);
 each round times every contender once per shape, in turn (interleaved, so that drift hits all alike), and the
@@ -118,9 +119,51 @@ def _contenders(shape: Shape, dtype: np.dtype, with_naive: bool):
     return table
 
 
+def _transposed_contenders(shape: Shape, dtype: np.dtype, with_naive: bool):
+    """The transposed convolution of the same shape (``x (N, size, size, C_in)``, ``w (k, k, C_out, C_in)``, output
+    padding ``stride - 1``): vectorized's and PyTorch's ``conv_transpose2d``. The bare product is that of the
+    products that are not zero, ``(N*H*W, C_in) @ (C_in, KH*KW*C_out)``."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((shape.n, shape.size, shape.size, shape.c_in)).astype(dtype)
+    w = rng.standard_normal((shape.k, shape.k, shape.c_out, shape.c_in)).astype(dtype)
+    options = {"stride": shape.stride, "padding": shape.padding, "output_padding": shape.stride - 1}
+    y = vectorized.conv_transpose2d(x, w, **options)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    product = np.float32 if dtype.name in ("float16", "bfloat16") else dtype
+    a = rng.standard_normal((shape.n * shape.size**2, shape.c_in)).astype(product)
+    bw = rng.standard_normal((shape.c_in, shape.k**2 * shape.c_out)).astype(product)
+    xt, wt, dyt = _tensor(x, (0, 3, 1, 2)), _tensor(w, (3, 2, 0, 1)), _tensor(dy, (0, 3, 1, 2))
+    torch_options = ([shape.stride] * 2, [shape.padding] * 2, [1, 1], True, [shape.stride - 1] * 2, 1,
+                     [True, True, True])
+
+    def torch_forward():
+        with torch.no_grad():
+            return torch.nn.functional.conv_transpose2d(xt, wt, None, shape.stride, shape.padding, shape.stride - 1)
+
+    def torch_backward():
+        return torch.ops.aten.convolution_backward(dyt, xt, wt, [shape.c_out], *torch_options)
+
+    table = {
+        ("matmul", "forward"): lambda: a @ bw,
+        ("vectorized", "forward"): lambda: vectorized.conv_transpose2d(x, w, **options),
+        ("vectorized", "backward"): lambda: vectorized.conv_transpose2d_backward(dy, x, w, **options),
+        ("torch", "forward"): torch_forward,
+        ("torch", "backward"): torch_backward,
+    }
+    if with_naive:
+        import naive
+
+        table[("naive", "forward")] = lambda: naive.conv_transpose2d(x, w, **options)
+        table[("naive", "backward")] = lambda: naive.conv_transpose2d_backward(dy, x, w, **options)
+    return table
+
+
 def run(shapes=SHAPES, dtypes=("float32", "float64"), rounds: int = 7, threads: int = 1,
-        naive_limit: float = 1.0, out=print) -> list[dict]:
-    """Time every contender on every shape and dtype; print the table through ``out``; return its rows."""
+        naive_limit: float = 1.0, out=print, transposed: bool = False) -> list[dict]:
+    """Time every contender on every shape and dtype; print the table through ``out``; return its rows.
+    ``transposed``: time ``conv_transpose2d`` instead of ``conv2d``."""
     import torch
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -131,15 +174,15 @@ def run(shapes=SHAPES, dtypes=("float32", "float64"), rounds: int = 7, threads: 
                          for p in threadpool_info())
         out(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, numpy {np.__version__}, "
             f"torch {torch.__version__}, threads={threads}; pools: {blas}")
-        out(f"medians of {rounds} interleaved rounds (each the best of 3 calls); ratios: / torch, / bare matmul")
+        what = "conv_transpose2d (output padding stride - 1), " if transposed else ""
+        out(f"{what}medians of {rounds} interleaved rounds (each the best of 3 calls); ratios: / torch, / bare matmul")
         out(f"{'shape':8} {'dtype':8} {'pass':8} {'naive':>9} {'vectorized':>11} {'torch':>9} {'matmul':>9} "
             f"{'vec/torch':>9} {'vec/mm':>7} {'peak MiB':>9}")
         for shape in shapes:
             for dtype in map(storage_dtype, dtypes):
-                table = _contenders(shape, dtype, with_naive=False)
+                contenders = _transposed_contenders if transposed else _contenders
                 naive_ok = shape.n * shape.size**2 * shape.c_in * shape.c_out * shape.k**2 < 2e5 * naive_limit
-                if naive_ok:
-                    table = _contenders(shape, dtype, with_naive=True)
+                table = contenders(shape, dtype, with_naive=naive_ok)
                 for fn in table.values():
                     fn()  # warm caches (index arrays, torch kernels)
                 samples: dict[tuple[str, str], list[float]] = {key: [] for key in table}

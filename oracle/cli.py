@@ -151,6 +151,8 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"shapes to time (default all): {', '.join(shape_names)}")
     bench.add_argument("--dtypes", nargs="+", choices=DTYPE_NAMES, default=["float32", "float64"], metavar="DTYPE",
                        help=f"dtypes to time (default float32 float64): {', '.join(DTYPE_NAMES)}")
+    bench.add_argument("--transposed", action="store_true",
+                       help="time conv_transpose2d (output padding stride - 1) instead of conv2d")
     return parser
 
 
@@ -286,8 +288,8 @@ def _bench(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise UsageError(f"bench needs torch and threadpoolctl: pip install 'conv-oracle[bench]' ({error})") from None
     shapes = [s for s in bench.SHAPES if args.shapes is None or s.name in args.shapes]
-    bench.run(shapes, tuple(args.dtypes), rounds=args.rounds, threads=args.threads)
-    if "float64" in args.dtypes and (args.shapes is None or "small" in args.shapes):
+    bench.run(shapes, tuple(args.dtypes), rounds=args.rounds, threads=args.threads, transposed=args.transposed)
+    if "float64" in args.dtypes and (args.shapes is None or "small" in args.shapes) and not args.transposed:
         warm, cold = bench.small_latency()
         print(f"small forward+backward (vectorized, float64): {warm:.0f} us with a warm index cache, "
               f"{cold:.0f} us cold")

@@ -206,6 +206,14 @@ def test_cli_bench_prints_its_table(capsys):
     assert "us with a warm index cache" in out
 
 
+def test_cli_bench_transposed_prints_its_rows(capsys):
+    pytest.importorskip("threadpoolctl")
+    assert main(["bench", "--transposed", "--shapes", "small", "strided", "--rounds", "1", "--dtypes", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith("conv_transpose2d (output padding stride - 1), medians of 1")
+    assert re.search(r"strided\s+float32\s+backward\s+-\s+[\d.]+ms", out) and "warm index cache" not in out
+
+
 def test_cli_check_several_targets_exit_1_if_any_fails(tmp_path, capsys):
     status = main(["check", "vectorized", "oracle.zoo.db_averaged", "--property", "db", "--max-examples", "20",
                    "--report-dir", str(tmp_path)])
