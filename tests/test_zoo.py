@@ -22,7 +22,8 @@ PROPERTY = {p.name: p for p in properties.PROPERTIES}
 
 @pytest.mark.parametrize("mutant", MUTANTS)
 def test_zoo_mutant_is_caught(mutant):
-    verdict = judge(f"oracle.zoo.{mutant}", True, TORCH, max_examples=100, seed=0, shrink=False)
+    """At half the default budget (``benchmarks/power.py`` measures each mutant under a default check)."""
+    verdict = judge(f"oracle.zoo.{mutant}", True, TORCH, max_examples=50, seed=0, shrink=False)
     assert verdict.failed, f"{mutant} passed every property"
 
 
