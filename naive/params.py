@@ -95,23 +95,44 @@ def _check_array(name: str, a: object, ndim: int) -> np.ndarray:
     return a
 
 
-def parse(
-    x: object, w: object, b: object, *, stride: object, padding: object, dilation: object, groups: object
-) -> Geometry:
-    """Check the arguments of a convolution against the contract; return its resolved `Geometry`."""
+def _operands(x: object, w: object) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``w``: 4-D float arrays of one dtype, every dimension >= 1 but N."""
     x = _check_array("x", x, 4)
     w = _check_array("w", w, 4)
     if w.dtype != x.dtype:
         raise TypeError(f"w.dtype must equal x.dtype; got w.dtype={w.dtype}, x.dtype={x.dtype}")
-    n, h, wid, c_in = x.shape
-    kh, kw, c_group, c_out = w.shape
-    if min(h, wid, c_in) < 1:
+    if min(x.shape[1:]) < 1:
         raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
-    if min(kh, kw, c_group, c_out) < 1:
+    if min(w.shape) < 1:
         raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
+    return x, w
+
+
+def _groups(groups: object) -> int:
     if not _is_int(groups):
         raise TypeError(f"groups must be an int; got groups={groups!r}")
-    groups = int(groups)
+    return int(groups)
+
+
+def _check_bias(b: object, x: np.ndarray, c_out: int, origin: str = "") -> None:
+    """``b`` is None or ``(C_out,)`` of ``x``'s dtype (``origin`` says where C_out comes from)."""
+    if b is None:
+        return
+    b = _check_array("b", b, 1)
+    if b.dtype != x.dtype:
+        raise TypeError(f"b.dtype must equal x.dtype; got b.dtype={b.dtype}, x.dtype={x.dtype}")
+    if b.shape != (c_out,):
+        raise ValueError(f"b.shape must be (C_out,) = ({c_out},){origin}; got b.shape={b.shape}")
+
+
+def parse(
+    x: object, w: object, b: object, *, stride: object, padding: object, dilation: object, groups: object
+) -> Geometry:
+    """Check the arguments of a convolution against the contract; return its resolved `Geometry`."""
+    x, w = _operands(x, w)
+    n, h, wid, c_in = x.shape
+    kh, kw, c_group, c_out = w.shape
+    groups = _groups(groups)
     if groups < 1 or c_in % groups or c_out % groups:
         raise ValueError(
             f"groups must be >= 1 and divide both C_in and C_out; got groups={groups}, "
@@ -122,12 +143,7 @@ def parse(
             "w.shape[2] must equal x.shape[3] // groups (C_in per group); "
             f"got w.shape={w.shape}, x.shape={x.shape}, groups={groups}"
         )
-    if b is not None:
-        b = _check_array("b", b, 1)
-        if b.dtype != x.dtype:
-            raise TypeError(f"b.dtype must equal x.dtype; got b.dtype={b.dtype}, x.dtype={x.dtype}")
-        if b.shape != (c_out,):
-            raise ValueError(f"b.shape must be (C_out,) = ({c_out},); got b.shape={b.shape}")
+    _check_bias(b, x, c_out)
     sh, sw = _positive_pair("stride", stride)
     dh, dw = _positive_pair("dilation", dilation)
     pads = _pads(padding, (h, wid, kh, kw, sh, sw, dh, dw))
@@ -195,30 +211,16 @@ def parse_transposed(
     groups: object
 ) -> TransposedGeometry:
     """Check the arguments of a transposed convolution against the contract; return its `TransposedGeometry`."""
-    x = _check_array("x", x, 4)
-    w = _check_array("w", w, 4)
-    if w.dtype != x.dtype:
-        raise TypeError(f"w.dtype must equal x.dtype; got w.dtype={w.dtype}, x.dtype={x.dtype}")
+    x, w = _operands(x, w)
     n, h, wid, c_in = x.shape
     kh, kw, o_group, c_in_w = w.shape
-    if min(h, wid, c_in) < 1:
-        raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
-    if min(w.shape) < 1:
-        raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
-    if not _is_int(groups):
-        raise TypeError(f"groups must be an int; got groups={groups!r}")
-    groups = int(groups)
+    groups = _groups(groups)
     if groups < 1 or c_in % groups:
         raise ValueError(f"groups must be >= 1 and divide C_in; got groups={groups}, x.shape={x.shape} (C_in={c_in})")
     if c_in_w != c_in:
         raise ValueError(f"w.shape[3] must equal x.shape[3] (C_in); got w.shape={w.shape}, x.shape={x.shape}")
     c_out = o_group * groups
-    if b is not None:
-        b = _check_array("b", b, 1)
-        if b.dtype != x.dtype:
-            raise TypeError(f"b.dtype must equal x.dtype; got b.dtype={b.dtype}, x.dtype={x.dtype}")
-        if b.shape != (c_out,):
-            raise ValueError(f"b.shape must be (C_out,) = ({c_out},) (w.shape[2] * groups); got b.shape={b.shape}")
+    _check_bias(b, x, c_out, " (w.shape[2] * groups)")
     sh, sw = _positive_pair("stride", stride)
     dh, dw = _positive_pair("dilation", dilation)
     op = _output_padding(output_padding, (sh, sw), (dh, dw))

@@ -111,19 +111,31 @@ def array(name: str, value: object, ndim: int, dtype: np.dtype | None = None) ->
     return value
 
 
-def spec(x: object, w: object, b: object, stride: object, padding: object, dilation: object,
-         groups: object) -> Spec:
-    """Validate the arguments of a convolution and return its `Spec`."""
+def _operands(x: object, w: object, groups: object) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``w`` checked: 4-D float arrays of one dtype, every dimension >= 1 but N; ``groups`` an int."""
     x = array("x", x, 4)
     w = array("w", w, 4, x.dtype)
-    n, h, wd, c_in = x.shape
-    kh, kw, cg, c_out = w.shape
-    if 0 in (h, wd, c_in):
+    if 0 in x.shape[1:]:
         raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
     if 0 in w.shape:
         raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
     if not _integer(groups):
         raise TypeError(f"groups must be an int; got groups={groups!r}")
+    return x, w
+
+
+def _bias(b: object, dtype: np.dtype, c_out: int, origin: str = "") -> None:
+    """``b`` is None or ``(C_out,)`` of ``dtype`` (``origin`` says where C_out comes from)."""
+    if b is not None and array("b", b, 1, dtype).shape != (c_out,):
+        raise ValueError(f"b.shape must be (C_out,) = ({c_out},){origin}; got b.shape={b.shape}")
+
+
+def spec(x: object, w: object, b: object, stride: object, padding: object, dilation: object,
+         groups: object) -> Spec:
+    """Validate the arguments of a convolution and return its `Spec`."""
+    x, w = _operands(x, w, groups)
+    n, h, wd, c_in = x.shape
+    kh, kw, cg, c_out = w.shape
     if not (groups >= 1 and c_in % groups == 0 and c_out % groups == 0):
         raise ValueError(
             f"groups must be >= 1 and divide both C_in and C_out; got groups={groups}, "
@@ -134,10 +146,7 @@ def spec(x: object, w: object, b: object, stride: object, padding: object, dilat
             "w.shape[2] must equal x.shape[3] // groups (C_in per group); "
             f"got w.shape={w.shape}, x.shape={x.shape}, groups={groups}"
         )
-    if b is not None:
-        b = array("b", b, 1, x.dtype)
-        if b.shape != (c_out,):
-            raise ValueError(f"b.shape must be (C_out,) = ({c_out},); got b.shape={b.shape}")
+    _bias(b, x.dtype, c_out)
     sh, sw = _two("stride", stride)
     dh, dw = _two("dilation", dilation)
     pads = _resolve_padding(padding, (h, wd), (kh, kw), (sh, sw), (dh, dw))
@@ -167,25 +176,15 @@ def transposed_spec(x: object, w: object, b: object, stride: object, padding: ob
     """Validate the arguments of a transposed convolution and return the `Spec` of the convolution whose input
     gradient it is: that convolution's input is the transposed output ``(n, H_out, W_out, C_out)``, its output
     is ``x (n, H, W, C_in)``, its weight ``w (KH, KW, C_out // G, C_in)``."""
-    x = array("x", x, 4)
-    w = array("w", w, 4, x.dtype)
+    x, w = _operands(x, w, groups)
     n, h, wd, c_in = x.shape
     kh, kw, og, c_in_w = w.shape
-    if 0 in (h, wd, c_in):
-        raise ValueError(f"x must have H, W and C_in >= 1 (only N may be 0); got x.shape={x.shape}")
-    if 0 in w.shape:
-        raise ValueError(f"w must have every dimension >= 1; got w.shape={w.shape}")
-    if not _integer(groups):
-        raise TypeError(f"groups must be an int; got groups={groups!r}")
     if not (groups >= 1 and c_in % groups == 0):
         raise ValueError(f"groups must be >= 1 and divide C_in; got groups={groups}, x.shape={x.shape} (C_in={c_in})")
     if c_in_w != c_in:
         raise ValueError(f"w.shape[3] must equal x.shape[3] (C_in); got w.shape={w.shape}, x.shape={x.shape}")
     c_out = og * groups
-    if b is not None:
-        b = array("b", b, 1, x.dtype)
-        if b.shape != (c_out,):
-            raise ValueError(f"b.shape must be (C_out,) = ({c_out},) (w.shape[2] * groups); got b.shape={b.shape}")
+    _bias(b, x.dtype, c_out, " (w.shape[2] * groups)")
     sh, sw = _two("stride", stride)
     dh, dw = _two("dilation", dilation)
     items = (output_padding, output_padding) if _integer(output_padding) else output_padding

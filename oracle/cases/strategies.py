@@ -82,8 +82,28 @@ DIMENSIONS = ("C_in per group", "C_out per group", "groups", "N", "H_out", "W_ou
 """The dimensions that may reach, as `case_classes` names them."""
 
 
+class _Case:
+    """What every drawn case has: its storage dtype, its computation, and copies with fields replaced."""
+
+    x: np.ndarray
+    precision: Precision | None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.x.dtype
+
+    @property
+    def computation(self) -> Precision:
+        """`precision`, or what the storage dtype alone implies."""
+        return self.precision or Precision(self.dtype.name)
+
+    def replace(self, **changes: Any) -> Any:
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return type(self)(**{**values, **changes})
+
+
 @dataclass(frozen=True)
-class ConvCase:
+class ConvCase(_Case):
     """One drawn convolution.
 
     Arrays: ``x (N, H, W, C_in)``, ``w (KH, KW, C_in // groups, C_out)``, ``b (C_out,)`` or None,
@@ -121,22 +141,9 @@ class ConvCase:
         return {"stride": g.stride, "padding": g.pads, "dilation": g.dilation, "groups": self.groups}
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.x.dtype
-
-    @property
-    def computation(self) -> Precision:
-        """`precision`, or what the storage dtype alone implies."""
-        return self.precision or Precision(self.dtype.name)
-
-    @property
     def geometry(self) -> Geometry:
         return Geometry.of(self.x.shape[1:3], self.w.shape[:2], stride=self.stride, padding=self.padding,
                            dilation=self.dilation, same=self.same)
-
-    def replace(self, **changes: Any) -> ConvCase:
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return ConvCase(**{**values, **changes})
 
     def __repr__(self) -> str:
         bias = "no bias" if self.b is None else "bias"

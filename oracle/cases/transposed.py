@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from oracle.cases.layouts import LAYOUTS
-from oracle.cases.strategies import _dtype_order, _values, precision_of
+from oracle.cases.strategies import _Case, _dtype_order, _values, precision_of
 from oracle.geometry import as_pair, same_upper_pads
 from oracle.reference.precision import Precision, storage_dtype
 from oracle.targets.support import Support
@@ -69,7 +69,7 @@ class TransposedGeometry:
 
 
 @dataclass(frozen=True)
-class TransposedCase:
+class TransposedCase(_Case):
     """One drawn transposed convolution.
 
     Arrays: ``x (N, H, W, C_in)``, ``w (KH, KW, C_out // groups, C_in)``, ``b (C_out,)`` or None,
@@ -107,21 +107,9 @@ class TransposedCase:
                 "groups": self.groups}
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.x.dtype
-
-    @property
-    def computation(self) -> Precision:
-        return self.precision or Precision(self.dtype.name)
-
-    @property
     def geometry(self) -> TransposedGeometry:
         return TransposedGeometry.of(self.x.shape[1:3], self.w.shape[:2], stride=self.stride, padding=self.padding,
                                      output_padding=self.output_padding, dilation=self.dilation)
-
-    def replace(self, **changes: Any) -> TransposedCase:
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return TransposedCase(**{**values, **changes})
 
     def __repr__(self) -> str:
         bias = "no bias" if self.b is None else "bias"
