@@ -103,6 +103,13 @@ def test_jax_contract_properties_hold(jax_target):
     _held(_check(_narrowed(jax_target, dtypes=("float16",)), names, max_examples=5), names)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_jax_transposed_holds(jax_target, dtype):
+    """``lax.conv_transpose`` (once per group, the padding as the dilated input's): every value property."""
+    names = ["transposed forward", "transposed backward", "transposed adjoint"]
+    _held(_check(_narrowed(jax_target, dtypes=(dtype,)), names, max_examples=5), names)
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_jax_half_dtypes_sum_in_float32_and_round_once(jax_target, dtype):
     assert _rounded_once(load(jax_target), dtype, bias=True, backward=True) == {"y": 0, "dx": 0, "dw": 0, "db": 0}

@@ -24,6 +24,14 @@ computes a float64 call in float32. It declares what JAX does:
 - In float64, a depthwise convolution (one input channel per group) spreads a NaN or inf of one group's input to
   every group's outputs at that position (XLA's float64 path; float32 and the half dtypes do not). That is JAX's
   behaviour, reported by the NaN and inf properties; nothing is declared to hide it.
+
+The transposed operation is ``jax.lax.conv_transpose`` with ``transpose_kernel=True`` (the gradient of the
+convolution with the same kernel, as Keras's ``Conv2DTranspose``): the contract's ``w (KH, KW, C_out // groups,
+C_in)`` is the convolution's HWIO kernel, read as it is. Its explicit padding pads the stride-dilated input, so the
+adapter passes ``(dh*(KH - 1) - pt, dh*(KH - 1) - pb + oph)`` per axis (negative where the padding crops more than
+the kernel's span). ``lax.conv_transpose`` takes no ``feature_group_count``: the adapter runs it once per group and
+concatenates the outputs. The backward pass is ``jax.vjp`` of it. It holds every transposed property here (run one
+group at a time, the float64 depthwise spread above cannot show in it).
 """
 
 from __future__ import annotations
@@ -83,6 +91,38 @@ def _functions(stride: Any, padding: Any, dilation: Any, groups: int):
     return _compiled(as_pair(stride), _padding(padding), as_pair(dilation), int(groups))
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled_transposed(stride: tuple[int, int], padding: tuple, dilation: tuple[int, int], groups: int):
+    """``(forward, backward)`` of the transposed convolution for these options (``padding`` as the ``(low, high)``
+    pairs ``lax.conv_transpose`` takes), each compiled by ``jax.jit``."""
+
+    def forward(x, w, b):
+        sums = jnp.promote_types(x.dtype, jnp.float32)
+        c_in = x.shape[3] // groups
+        parts = [lax.conv_transpose(x[..., g * c_in : (g + 1) * c_in], w[..., g * c_in : (g + 1) * c_in],
+                                    strides=stride, padding=list(padding), rhs_dilation=dilation,
+                                    dimension_numbers=DIMENSION_NUMBERS, transpose_kernel=True,
+                                    preferred_element_type=sums) for g in range(groups)]
+        y = jnp.concatenate(parts, axis=3) if groups > 1 else parts[0]
+        return (y if b is None else y + b.astype(sums)).astype(x.dtype)
+
+    def backward(dy, x, w):
+        _, vjp = jax.vjp(forward, x, w, jnp.zeros(w.shape[2] * groups, dtype=w.dtype))
+        return vjp(dy)
+
+    return jax.jit(forward), jax.jit(backward)
+
+
+def _transposed_functions(x_shape, w_shape, stride, padding, output_padding, dilation, groups):
+    from oracle.cases.transposed import TransposedGeometry
+
+    g = TransposedGeometry.of(x_shape[1:3], w_shape[:2], stride=stride, padding=padding,
+                              output_padding=output_padding, dilation=dilation)
+    pads = tuple((d * (k - 1) - before, d * (k - 1) - after + op)
+                 for d, k, (before, after), op in zip(g.dilation, g.kernel, g.pads, g.output_padding))
+    return _compiled_transposed(g.stride, pads, g.dilation, int(groups))
+
+
 def _numpy(a: jax.Array) -> np.ndarray:
     """A JAX array as a numpy array of its own (writable, sharing no memory with JAX's buffer)."""
     return np.array(a, copy=True)
@@ -97,5 +137,19 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
 def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
     """``(dx, dw, db)`` by ``jax.vjp`` of the forward pass with a (zero) bias, at ``dy``."""
     _, backward = _functions(stride, padding, dilation, groups)
+    dx, dw, db = backward(jnp.asarray(dy), jnp.asarray(x), jnp.asarray(w))
+    return _numpy(dx), _numpy(dw), _numpy(db)
+
+
+def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    """``y (N, H_out, W_out, C_out)`` for NHWC ``x`` and ``w (KH, KW, C_out // groups, C_in)``, by
+    ``lax.conv_transpose`` (once per group)."""
+    forward, _ = _transposed_functions(x.shape, w.shape, stride, padding, output_padding, dilation, groups)
+    return _numpy(forward(jnp.asarray(x), jnp.asarray(w), None if b is None else jnp.asarray(b)))
+
+
+def conv_transpose2d_backward(dy, x, w, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    """``(dx, dw, db)`` by ``jax.vjp`` of the transposed forward pass with a (zero) bias, at ``dy``."""
+    _, backward = _transposed_functions(x.shape, w.shape, stride, padding, output_padding, dilation, groups)
     dx, dw, db = backward(jnp.asarray(dy), jnp.asarray(x), jnp.asarray(w))
     return _numpy(dx), _numpy(dw), _numpy(db)
