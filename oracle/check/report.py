@@ -60,6 +60,13 @@ class Report:
     database: bool = False
 
     @property
+    def name_width(self) -> int:
+        """The width of the verdict lines' name column: 20, or the longest name of a property the variant can get
+        (the transposed ones where it offers ``conv_transpose2d``)."""
+        transposed = self.variant.offers("conv_transpose2d")
+        return max(20, *(len(p.name) for p in PROPERTIES if transposed or not p.transposed))
+
+    @property
     def passed(self) -> bool:
         return all(o.verdict != "failed" for o in self.outcomes)
 
@@ -110,7 +117,7 @@ class Report:
     def text(self) -> str:
         """The whole report: header, one verdict line per property, then `tail`."""
         lines = [*self.header(), ""]
-        lines += [verdict_line(o, self.outcomes) for o in self.outcomes]
+        lines += [verdict_line(o, self.outcomes, self.name_width) for o in self.outcomes]
         return "\n".join([*lines, self.tail()])
 
     def groups(self) -> list[list[Outcome]]:
@@ -160,15 +167,16 @@ def same_case(a: ConvCase | None, b: ConvCase | None) -> bool:
     return repr(a) == repr(b) and all(equal(getattr(a, k), getattr(b, k)) for k in ("x", "w", "b", "dy"))
 
 
-def verdict_line(o: Outcome, outcomes: list[Outcome] = ()) -> str:
-    """``  ok    forward      242 cases   2.7s`` or ``  FAIL  dx   case 12   0.4s  dx[0,1,0,0]=...``."""
+def verdict_line(o: Outcome, outcomes: list[Outcome] = (), width: int = 20) -> str:
+    """``  ok    forward      242 cases   2.7s`` or ``  FAIL  dx   case 12   0.4s  dx[0,1,0,0]=...``, the name in a
+    column ``width`` wide."""
     if o.verdict == "skipped":
-        return f"  skip  {o.name:20} {o.note}"
+        return f"  skip  {o.name:{width}} {o.note}"
     if o.verdict == "passed":
         count = f"{o.examples} cases" if o.examples else "table"
         if o.name == "block sweep":
             count = f"{o.examples} points"
-        return f"  ok    {o.name:20} {count:>10}  {o.seconds:5.1f}s"
+        return f"  ok    {o.name:{width}} {count:>10}  {o.seconds:5.1f}s"
     earlier = next((e for e in outcomes if e is not o and e.verdict == "failed" and e.case is not None
                     and same_case(e.case, o.case)), None)
     if earlier is not None and outcomes.index(earlier) < outcomes.index(o):
@@ -180,7 +188,7 @@ def verdict_line(o: Outcome, outcomes: list[Outcome] = ()) -> str:
         line = o.failure.line if o.failure else ""
         if o.name != "bad input":
             line = line if len(line) <= 110 else line[:109] + "…"
-    return f"  FAIL  {o.name:20} {found:>10}  {o.seconds:5.1f}s  {line}"
+    return f"  FAIL  {o.name:{width}} {found:>10}  {o.seconds:5.1f}s  {line}"
 
 
 def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
@@ -272,7 +280,7 @@ def check_variant(
     def record(outcome: Outcome) -> None:
         report.outcomes.append(outcome)
         if echo is not None:
-            echo(verdict_line(outcome, report.outcomes))
+            echo(verdict_line(outcome, report.outcomes, report.name_width))
 
     def ticker(name: str, unit: str = "cases") -> Callable[[int], None] | None:
         if progress is None:
