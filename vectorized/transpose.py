@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vectorized.conv import Conv2dGrads, _chunk_size
+from vectorized.conv import Conv2dGrads, _chunk_size, _float32
 from vectorized.gather import columns, correlate
 from vectorized.input_grad import input_gradient
 from vectorized.params import Spec, array, is_half, transposed_spec
-
-
-def _float32(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
-    return [None if a is None else a.astype(np.float32) for a in arrays]
 
 
 def conv_transpose2d(

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from oracle.cases.layouts import LAYOUTS
 from oracle.cases.strategies import _Case, _dtype_order, _values, precision_of
-from oracle.geometry import as_pair, same_upper_pads
+from oracle.geometry import as_pair, resolve_pads
 from oracle.reference.precision import Precision, storage_dtype
 from oracle.targets.support import Support
 from oracle.targets.variant import padding_form
@@ -52,19 +52,12 @@ class TransposedGeometry:
         """Resolve the options as the contract does (``'same'``: the input gradient of ``conv2d(padding='same')``
         on ``H*sh`` rows, SAME_UPPER, so the odd row is cropped at the bottom)."""
         stride, dilation, size, kernel = as_pair(stride), as_pair(dilation), tuple(size), tuple(kernel)
-        if padding == "same":
-            pads = tuple(same_upper_pads(n * s, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation))
-            full = [(n - 1) * s + d * (k - 1) + 1 for n, s, d, k in zip(size, stride, dilation, kernel)]
-            op = tuple(n * s - (f - sum(p)) for n, s, f, p in zip(size, stride, full, pads))
-            return cls(size, kernel, stride, dilation, pads, op)
-        if padding == "valid":
-            pads = ((0, 0), (0, 0))
-        elif np.ndim(padding) == 0:
-            pads = ((int(padding),) * 2,) * 2
-        elif np.ndim(padding) == 1:
-            pads = tuple((int(p), int(p)) for p in padding)
-        else:
-            pads = tuple((int(a), int(b)) for a, b in padding)
+        if padding == "same":  # the input gradient of conv2d(padding='same') of an input of H*sh rows
+            grown = tuple(n * s for n, s in zip(size, stride))
+            pads = resolve_pads("same", grown, kernel, stride, dilation)
+            cropped = cls(size, kernel, stride, dilation, pads, (0, 0)).out
+            return cls(size, kernel, stride, dilation, pads, tuple(g - c for g, c in zip(grown, cropped)))
+        pads = resolve_pads(padding, size, kernel, stride, dilation)
         return cls(size, kernel, stride, dilation, pads, as_pair(output_padding))
 
 
