@@ -1,4 +1,6 @@
-"""Convolution geometry along the two spatial axes: padding resolved, output size, which rows windows read.
+"""Convolution geometry along the two spatial axes: padding resolved, output size, which rows windows read; and
+the transposed convolution's (`TransposedGeometry`: the rows every input pixel's window reaches, the crop, the output
+padding).
 
 This is the oracle's own reading of the contract's size rules, used to build cases, drive PyTorch and draw
 pictures. It trusts its caller to pass a valid configuration (the strategies build only valid ones); for
@@ -126,6 +128,42 @@ class Geometry:
             if not any(before <= t < before + n for t in taps):
                 found.append(i)
         return found
+
+
+@dataclass(frozen=True)
+class TransposedGeometry:
+    """Every size of one transposed convolution (``x (N, H, W, C_in)`` to ``y (N, H_out, W_out, C_out)``)."""
+
+    size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    output_padding: tuple[int, int]
+
+    @property
+    def full(self) -> tuple[int, int]:
+        """Rows and columns every input pixel's window reaches: ``(H - 1)*sh + dh*(KH - 1) + 1``."""
+        return tuple((n - 1) * s + d * (k - 1) + 1
+                     for n, s, d, k in zip(self.size, self.stride, self.dilation, self.kernel))
+
+    @property
+    def out(self) -> tuple[int, int]:
+        """``(H_out, W_out)``: ``full - pt - pb + op``."""
+        return tuple(f - sum(p) + op for f, p, op in zip(self.full, self.pads, self.output_padding))
+
+    @classmethod
+    def of(cls, size, kernel, *, stride=1, padding=0, output_padding=0, dilation=1) -> TransposedGeometry:
+        """Resolve the options as the contract does (``'same'``: the input gradient of ``conv2d(padding='same')``
+        on ``H*sh`` rows, SAME_UPPER, so the odd row is cropped at the bottom)."""
+        stride, dilation, size, kernel = as_pair(stride), as_pair(dilation), tuple(size), tuple(kernel)
+        if padding == "same":  # the input gradient of conv2d(padding='same') of an input of H*sh rows
+            grown = tuple(n * s for n, s in zip(size, stride))
+            pads = resolve_pads("same", grown, kernel, stride, dilation)
+            cropped = cls(size, kernel, stride, dilation, pads, (0, 0)).out
+            return cls(size, kernel, stride, dilation, pads, tuple(g - c for g, c in zip(grown, cropped)))
+        pads = resolve_pads(padding, size, kernel, stride, dilation)
+        return cls(size, kernel, stride, dilation, pads, as_pair(output_padding))
 
 
 def validate(

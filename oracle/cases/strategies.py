@@ -82,7 +82,7 @@ DIMENSIONS = ("C_in per group", "C_out per group", "groups", "N", "H_out", "W_ou
 """The dimensions that may reach, as `case_classes` names them."""
 
 
-class _Case:
+class DrawnCase:
     """What every drawn case has: its storage dtype, its computation, and copies with fields replaced."""
 
     x: np.ndarray
@@ -103,7 +103,7 @@ class _Case:
 
 
 @dataclass(frozen=True)
-class ConvCase(_Case):
+class ConvCase(DrawnCase):
     """One drawn convolution.
 
     Arrays: ``x (N, H, W, C_in)``, ``w (KH, KW, C_in // groups, C_out)``, ``b (C_out,)`` or None,
@@ -214,10 +214,11 @@ def _dimension(draw, label: str, low: int, high: int, far: tuple[int, ...], reac
     return draw(st.integers(max(low, least), max(high, max(low, least))), label=label)
 
 
-def _values(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact: bool, scale: float = 1.0
-            ) -> np.ndarray:
-    """An array: sparse elements drawn one by one, plus a pseudo-random background on ``kept`` elements, times
-    ``scale``, every value one of ``dtype``'s.
+def draw_array(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact: bool, scale: float = 1.0
+               ) -> np.ndarray:
+    """An array of ``shape`` (inside an ``@st.composite`` strategy, whose ``draw`` it takes): sparse elements
+    drawn one by one, plus a pseudo-random background on ``kept`` elements, times ``scale``, every value one of
+    ``dtype``'s.
 
     ``kept`` (how many background elements survive) and every drawn element shrink to 0, so the shrinker can
     thin a dense array down to the one pixel a failure needs. Scaled arrays (the float16 overflow cases) keep their
@@ -292,7 +293,7 @@ def conv_cases(
 
 @st.composite
 def _conv_cases(draw, support: Support, exact: bool | None, reach: bool, small: dict[str, int]) -> ConvCase:
-    dtype_name = draw(st.sampled_from(sorted(support.dtypes, key=_dtype_order)), label="dtype")
+    dtype_name = draw(st.sampled_from(dtypes_in_draw_order(support)), label="dtype")
     dtype = storage_dtype(dtype_name)
     precision = precision_of(support, dtype_name)
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
@@ -340,11 +341,11 @@ def _conv_cases(draw, support: Support, exact: bool | None, reach: bool, small: 
     scale = 1.0
     if not is_exact and "float16" in (precision.result.name, precision.accumulation):
         scale = draw(st.sampled_from([1.0, 1.0, 256.0, 1024.0]), label="magnitude (float16 overflow)")
-    x = _values(draw, "x", (n, *size, c_in), dtype, is_exact, scale)
-    w = _values(draw, "w", (*kernel, c_in // groups, c_out), dtype, is_exact, scale)
+    x = draw_array(draw, "x", (n, *size, c_in), dtype, is_exact, scale)
+    w = draw_array(draw, "w", (*kernel, c_in // groups, c_out), dtype, is_exact, scale)
     with_bias = support.bias and draw(st.booleans(), label="bias")
-    b = _values(draw, "b", (c_out,), dtype, is_exact, scale) if with_bias else None
-    dy = _values(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact, scale)
+    b = draw_array(draw, "b", (c_out,), dtype, is_exact, scale) if with_bias else None
+    dy = draw_array(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact, scale)
     nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
     memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
     return ConvCase(
@@ -361,9 +362,10 @@ def _conv_cases(draw, support: Support, exact: bool | None, reach: bool, small: 
     )
 
 
-def _dtype_order(name: str) -> int:
-    """Draw order of dtypes: shrinking goes to the first, float64, where errors are smallest and reports plainest."""
-    return ("float64", "float32", "float16", "bfloat16").index(name)
+def dtypes_in_draw_order(support: Support) -> list[str]:
+    """The storage dtypes ``support`` takes, in the order cases draw them: shrinking goes to the first, float64,
+    where errors are smallest and reports plainest."""
+    return sorted(support.dtypes, key=("float64", "float32", "float16", "bfloat16").index)
 
 
 def _padding_and_size(draw, form: str, axes: list[dict[str, int]], support: Support, small: dict[str, int],

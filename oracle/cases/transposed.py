@@ -18,51 +18,15 @@ import numpy as np
 from hypothesis import strategies as st
 
 from oracle.cases.layouts import LAYOUTS
-from oracle.cases.strategies import _Case, _dtype_order, _values, precision_of
-from oracle.geometry import as_pair, resolve_pads
+from oracle.cases.strategies import DrawnCase, draw_array, dtypes_in_draw_order, precision_of
+from oracle.geometry import TransposedGeometry, as_pair
 from oracle.reference.precision import Precision, storage_dtype
 from oracle.targets.support import Support
 from oracle.targets.variant import padding_form
 
 
 @dataclass(frozen=True)
-class TransposedGeometry:
-    """Every size of one transposed convolution (``x (N, H, W, C_in)`` to ``y (N, H_out, W_out, C_out)``)."""
-
-    size: tuple[int, int]
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pads: tuple[tuple[int, int], tuple[int, int]]
-    output_padding: tuple[int, int]
-
-    @property
-    def full(self) -> tuple[int, int]:
-        """Rows and columns every input pixel's window reaches: ``(H - 1)*sh + dh*(KH - 1) + 1``."""
-        return tuple((n - 1) * s + d * (k - 1) + 1
-                     for n, s, d, k in zip(self.size, self.stride, self.dilation, self.kernel))
-
-    @property
-    def out(self) -> tuple[int, int]:
-        """``(H_out, W_out)``: ``full - pt - pb + op``."""
-        return tuple(f - sum(p) + op for f, p, op in zip(self.full, self.pads, self.output_padding))
-
-    @classmethod
-    def of(cls, size, kernel, *, stride=1, padding=0, output_padding=0, dilation=1) -> TransposedGeometry:
-        """Resolve the options as the contract does (``'same'``: the input gradient of ``conv2d(padding='same')``
-        on ``H*sh`` rows, SAME_UPPER, so the odd row is cropped at the bottom)."""
-        stride, dilation, size, kernel = as_pair(stride), as_pair(dilation), tuple(size), tuple(kernel)
-        if padding == "same":  # the input gradient of conv2d(padding='same') of an input of H*sh rows
-            grown = tuple(n * s for n, s in zip(size, stride))
-            pads = resolve_pads("same", grown, kernel, stride, dilation)
-            cropped = cls(size, kernel, stride, dilation, pads, (0, 0)).out
-            return cls(size, kernel, stride, dilation, pads, tuple(g - c for g, c in zip(grown, cropped)))
-        pads = resolve_pads(padding, size, kernel, stride, dilation)
-        return cls(size, kernel, stride, dilation, pads, as_pair(output_padding))
-
-
-@dataclass(frozen=True)
-class TransposedCase(_Case):
+class TransposedCase(DrawnCase):
     """One drawn transposed convolution.
 
     Arrays: ``x (N, H, W, C_in)``, ``w (KH, KW, C_out // groups, C_in)``, ``b (C_out,)`` or None,
@@ -157,7 +121,7 @@ DIMENSIONS = ("C_in per group", "C_out per group", "groups", "N", "H", "W", "KH"
 
 @st.composite
 def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -> TransposedCase:
-    dtype_name = draw(st.sampled_from(sorted(support.dtypes, key=_dtype_order)), label="dtype")
+    dtype_name = draw(st.sampled_from(dtypes_in_draw_order(support)), label="dtype")
     dtype = storage_dtype(dtype_name)
     precision = precision_of(support, dtype_name)
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
@@ -222,10 +186,10 @@ def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -
     most_batch = support.max_batch if support.max_batch is not None else 17
     batches = [b for b in ([9, 16, 17] if reaching == "N" else [1, 2, 1, 2, 0]) if support.min_batch <= b <= most_batch]
     n = draw(st.sampled_from(batches or [support.min_batch]), label="N")
-    x = _values(draw, "x", (n, *size, c_in), dtype, is_exact)
-    w = _values(draw, "w", (*kernel, c_out // groups, c_in), dtype, is_exact)
-    b = _values(draw, "b", (c_out,), dtype, is_exact) if support.bias and draw(st.booleans(), label="bias") else None
-    dy = _values(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact)
+    x = draw_array(draw, "x", (n, *size, c_in), dtype, is_exact)
+    w = draw_array(draw, "w", (*kernel, c_out // groups, c_in), dtype, is_exact)
+    b = draw_array(draw, "b", (c_out,), dtype, is_exact) if support.bias and draw(st.booleans(), label="bias") else None
+    dy = draw_array(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact)
     nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
     memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
 

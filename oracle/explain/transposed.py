@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from oracle.cases.transposed import TransposedGeometry
 from oracle.explain.text import AXES
-from oracle.geometry import same_lower_pads
+from oracle.geometry import TransposedGeometry, same_lower_pads
 
 
 def _contributions(g: TransposedGeometry, axis: int, row: int) -> list[tuple[int, int]]:

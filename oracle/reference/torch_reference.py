@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from oracle.geometry import Geometry
+from oracle.geometry import Geometry, TransposedGeometry
 
 
 class TorchGrads(NamedTuple):
@@ -86,8 +86,6 @@ def _run_transposed(x, w, b, stride, padding, output_padding, dilation, groups, 
     padding only)."""
     import torch
     import torch.nn.functional as F
-
-    from oracle.cases.transposed import TransposedGeometry
 
     g = TransposedGeometry.of(x.shape[1:3], w.shape[:2], stride=stride, padding=padding,
                               output_padding=output_padding, dilation=dilation)

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from oracle.geometry import as_pair
+from oracle.geometry import TransposedGeometry, as_pair
 
 jax.config.update("jax_enable_x64", True)
 
@@ -114,8 +114,6 @@ def _compiled_transposed(stride: tuple[int, int], padding: tuple, dilation: tupl
 
 
 def _transposed_functions(x_shape, w_shape, stride, padding, output_padding, dilation, groups):
-    from oracle.cases.transposed import TransposedGeometry
-
     g = TransposedGeometry.of(x_shape[1:3], w_shape[:2], stride=stride, padding=padding,
                               output_padding=output_padding, dilation=dilation)
     pads = tuple((d * (k - 1) - before, d * (k - 1) - after + op)

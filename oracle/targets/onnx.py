@@ -40,7 +40,7 @@ import functools
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
 
-from oracle.geometry import Geometry
+from oracle.geometry import Geometry, TransposedGeometry
 
 OPSET = 22
 """Conv-22: the first version whose type constraint lists bfloat16 beside float16, float and double."""
@@ -83,8 +83,6 @@ def _transposed_evaluator(dtype: str, bias: bool, strides: tuple[int, int], pads
 def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
     """``y (N, C_out, H_out, W_out)`` for ``x (N, C_in, H, W)`` and ``w (C_in, C_out // groups, KH, KW)``, by a
     ``ConvTranspose`` node (pads and output padding resolved here, ``'same'`` as the contract's)."""
-    from oracle.cases.transposed import TransposedGeometry
-
     g = TransposedGeometry.of(x.shape[2:], w.shape[2:], stride=stride, padding=padding,
                               output_padding=output_padding, dilation=dilation)
     (pt, pb), (pl, pr) = g.pads

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from oracle.geometry import Geometry, same_upper_pads
+from oracle.geometry import Geometry, TransposedGeometry, same_upper_pads
 
 
 def _dtype(dtype: np.dtype) -> torch.dtype:
@@ -93,8 +93,6 @@ class TorchConv:
 
 
     def _transposed(self, x, w, b, stride, padding, output_padding, dilation, groups):
-        from oracle.cases.transposed import TransposedGeometry
-
         g = TransposedGeometry.of(x.shape[2:], w.shape[2:], stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation)
         # PyTorch crops the same padding from both sides: the smaller of the two, the rest cropped here

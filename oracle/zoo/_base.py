@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 import vectorized
-from oracle.geometry import Geometry
+from oracle.geometry import Geometry, TransposedGeometry
 
 conv2d = vectorized.conv2d
 conv2d_backward = vectorized.conv2d_backward
@@ -39,10 +39,8 @@ conv_transpose2d_backward = vectorized.conv_transpose2d_backward
 
 
 def transposed_geometry(x: np.ndarray, w: np.ndarray, options: dict[str, Any]):
-    """The resolved geometry of a transposed call (`oracle.cases.transposed.TransposedGeometry`), after
+    """The resolved geometry of a transposed call (`oracle.geometry.TransposedGeometry`), after
     `vectorized` has checked the arguments."""
-    from oracle.cases.transposed import TransposedGeometry
-
     vectorized.conv_transpose2d(x, w, None, **options)
     return TransposedGeometry.of(x.shape[1:3], w.shape[:2], stride=options.get("stride", 1),
                                  padding=options.get("padding", 0), output_padding=options.get("output_padding", 0),
