@@ -8,23 +8,57 @@ For a contributor's own tests::
 
 For custom properties: `conv_cases` (a Hypothesis strategy of valid cases; `transposed_cases` for the transposed
 operation), `truth` (reference results with per-element bounds; `truth_transposed`), `assert_close` (the uniform
-failure line), `conv_settings` (Hypothesis settings without a deadline, as the oracle runs its own).
+failure line), `conv_settings` (Hypothesis settings without a deadline, as the oracle runs its own: no
+deadline, a reference call can take longer than one, and no health check about slow or large draws, as cases that
+reach the block sizes are both).
 """
 
-from hypothesis import HealthCheck, settings
+from importlib import import_module
+from typing import Any
 
-from oracle.cases.strategies import ConvCase, conv_cases
-from oracle.cases.transposed import TransposedCase, transposed_cases
-from oracle.check.report import OracleFailure, assert_variant, check_variant
-from oracle.properties.compare import Mismatch, assert_close
-from oracle.reference.precision import Precision
-from oracle.reference.truth import Expected, Truth, get_reference, truth, truth_transposed
-from oracle.targets.support import DeclarationError, Support, VariantError
-from oracle.targets.variant import Variant, from_object, load
+_PUBLIC = {
+    "ConvCase": "oracle.cases.strategies",
+    "conv_cases": "oracle.cases.strategies",
+    "TransposedCase": "oracle.cases.transposed",
+    "transposed_cases": "oracle.cases.transposed",
+    "OracleFailure": "oracle.check.session",
+    "assert_variant": "oracle.check.session",
+    "check_variant": "oracle.check.session",
+    "Mismatch": "oracle.properties.compare",
+    "assert_close": "oracle.properties.compare",
+    "Precision": "oracle.reference.precision",
+    "Expected": "oracle.reference.truth",
+    "Truth": "oracle.reference.truth",
+    "get_reference": "oracle.reference.truth",
+    "truth": "oracle.reference.truth",
+    "truth_transposed": "oracle.reference.truth",
+    "DeclarationError": "oracle.targets.support",
+    "Support": "oracle.targets.support",
+    "VariantError": "oracle.targets.support",
+    "Variant": "oracle.targets.variant",
+    "from_object": "oracle.targets.variant",
+    "load": "oracle.targets.variant",
+}
+"""Each public name and the module it lives in: imported when first used, so that a worker process that imports
+one module of the package (`oracle.check.worker`) does not import Hypothesis and the rest."""
 
-conv_settings = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-"""Hypothesis settings for tests over `conv_cases`: no deadline (a reference call can take longer than one), and no
-health check about slow or large draws (cases that reach the block sizes are both)."""
+
+def __getattr__(name: str) -> Any:
+    if name == "conv_settings":
+        from hypothesis import HealthCheck, settings
+
+        value = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    elif name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+    else:
+        raise AttributeError(f"module 'oracle' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
 
 __all__ = [
     "ConvCase",
