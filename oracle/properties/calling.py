@@ -10,7 +10,7 @@ import numpy as np
 
 from oracle.cases.strategies import ConvCase
 from oracle.properties.compare import Mismatch, describe_call
-from oracle.targets.variant import Arrange, Variant
+from oracle.targets.variant import Arrange, RemoteError, Variant, VariantDied, innermost_frame
 
 
 def operation(case: Any) -> str:
@@ -32,16 +32,26 @@ def exact(case: ConvCase) -> bool:
 
 def invoke(variant: Variant, case: ConvCase, function: str, passed: list[Any]) -> Any:
     """Call the variant's own ``function`` on arguments already in its layout; what it raises on a valid case
-    (``SystemExit`` included) becomes a `Mismatch` that says where. numpy's floating-point warnings are silenced:
-    the oracle feeds NaN, inf and values past float16's range on purpose, and judges the results instead."""
+    (``SystemExit`` included) becomes a `Mismatch` that says where, and so does a call that crashed, exited or hung
+    the worker process running it (stage ``"died"``). numpy's floating-point warnings are silenced: the oracle feeds
+    NaN, inf and values past float16's range on purpose, and judges the results instead."""
     try:
         with np.errstate(all="ignore"):
             return variant.functions[function](*passed, **case.options)
+    except VariantDied as died:
+        at = f" at {died.where}" if died.where else ""
+        verb = "gave " if died.hung else ""
+        raise Mismatch(f"{function} {verb}{died.how}{at} [{call_text(case, function)}]", name=function,
+                       stage="died", raised_at=died.where, died=died) from None
     except (Exception, SystemExit) as error:
-        where = variant.origin.raised_at(error.__traceback__)
+        if isinstance(error, RemoteError):  # raised in a worker process, which found both frames
+            where, library = error.raised_at, error.library_at
+        else:
+            where, library = variant.origin.raised_at(error.__traceback__), innermost_frame(error.__traceback__)
+            library = None if library == where else library
         at = f" at {where}" if where else ""
         raise Mismatch(f"{function} raised {type(error).__name__}: {error}{at} [{call_text(case, function)}]",
-                       name=function, stage="raised", raised_at=where) from error
+                       name=function, stage="raised", raised_at=where, library_at=library) from error
 
 
 def run(variant: Variant, case: ConvCase, function: str, *args: Any,

@@ -19,18 +19,27 @@ class Mismatch(AssertionError):
     outside its bound (None when the shape or dtype was already wrong).
 
     Some properties say more: ``values`` ``(actual, expected, bound)`` for a value mismatch; ``raised_at``, where the
-    variant raised; ``table``, the failing rows of the bad-input table; ``case`` and ``step``, the call of a call
-    history sequence that failed (another case than the property's own) and its index."""
+    variant raised (the innermost frame in its own code), ``library_at``, the innermost frame of all where that is
+    another (a library's); ``died``, the `oracle.targets.variant.VariantDied` of a call that ended the process
+    running it (stage ``"died"``); ``table``, the failing rows of the bad-input table; ``case`` and ``step``, the
+    call of a call history sequence that failed (another case than the property's own) and its index; ``alone``, a
+    memory-layouts or call-history failure that contiguous arguments, or a fresh call, show too (the property's
+    own condition did not cause it)."""
 
     def __init__(self, line: str, *, name: str, stage: str, bad: np.ndarray | None = None,
-                 values: tuple[np.ndarray, np.ndarray, Bound] | None = None, raised_at: str | None = None):
+                 values: tuple[np.ndarray, np.ndarray, Bound] | None = None, raised_at: str | None = None,
+                 library_at: str | None = None, died: Any = None):
         super().__init__(line)
         self.line, self.name, self.stage, self.bad = line, name, stage, bad
         self.values = values
-        self.raised_at = raised_at
+        self.raised_at, self.library_at, self.died = raised_at, library_at, died
         self.table: list | None = None
         self.case: Any = None
         self.step: int | None = None
+        self.alone = False  # a layout or history property's failure that the plain call shows too
+
+    def __reduce__(self):
+        return _rebuilt, (self.line, self.name, self.stage, self.__dict__)
 
     def retitle(self, line: str) -> Mismatch:
         """Replace the one-line verdict (keeping everything else)."""
@@ -51,6 +60,13 @@ class Mismatch(AssertionError):
                          f"(|err| {err:.1e}, bound {bound.describe(idx)})")
         more = int(self.bad.sum()) - len(lines)
         return lines + ([f"... and {more} more"] if more > 0 else [])
+
+
+def _rebuilt(line: str, name: str, stage: str, state: dict[str, Any]) -> Mismatch:
+    """A `Mismatch` from its pickled state (it crosses processes when properties run in parallel)."""
+    mismatch = Mismatch(line, name=name, stage=stage)
+    mismatch.__dict__.update(state)
+    return mismatch
 
 
 def _index(idx: tuple[int, ...]) -> str:

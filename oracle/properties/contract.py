@@ -9,7 +9,7 @@ import numpy as np
 from oracle.cases.strategies import ConvCase
 from oracle.properties.calling import call_text, grads, invoke, run
 from oracle.properties.compare import Mismatch, check_shape_dtype
-from oracle.targets.variant import Variant
+from oracle.targets.variant import Variant, shares_memory
 
 
 def shapes_and_dtypes(variant: Variant, case: ConvCase, reference: Any) -> None:
@@ -68,7 +68,7 @@ def fresh_results(variant: Variant, case: ConvCase, reference: Any) -> None:
         first.update(zip(("dx", "dw", "db"), grads(variant, case)))
     for name, value in first.items():
         for input_name, array in _inputs(case).items():
-            if isinstance(value, np.ndarray) and np.shares_memory(value, array):
+            if isinstance(value, np.ndarray) and shares_memory(value, array):
                 raise Mismatch(f"{name} shares memory with the input {input_name} [{call_text(case, 'conv2d')}]",
                                name=name, stage="aliased")
     kept = {k: np.array(v, copy=True) for k, v in first.items()}

@@ -15,7 +15,7 @@ from oracle.properties.compare import Mismatch, assert_close, check_shape_dtype
 from oracle.properties.contract import _same
 from oracle.reference.tolerance import FINITE, U_REFERENCE, gamma
 from oracle.reference.truth import truth_transposed
-from oracle.targets.variant import Variant
+from oracle.targets.variant import Variant, shares_memory
 
 FORWARD, BACKWARD = "conv_transpose2d", "conv_transpose2d_backward"
 
@@ -109,7 +109,7 @@ def transposed_contract(variant: Variant, case: TransposedCase, reference: Any) 
         values = (returned,) if function == FORWARD else tuple(returned)
         for name, value in zip(outputs, values):
             for input_name, array in zip(names, passed):
-                if isinstance(value, np.ndarray) and array is not None and np.shares_memory(value, array):
+                if isinstance(value, np.ndarray) and array is not None and shares_memory(value, array):
                     raise Mismatch(f"{name} shares memory with the input {input_name} [{call_text(case, function)}]",
                                    name=name, stage="aliased")
             first[name] = value

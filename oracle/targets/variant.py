@@ -25,8 +25,8 @@ import numpy as np
 
 from oracle.targets.support import PADDING_FORMS, DeclarationError, Support, VariantError
 
-__all__ = ["PADDING_FORMS", "DeclarationError", "Origin", "Support", "Variant", "VariantError", "from_object",
-           "load", "padding_form"]
+__all__ = ["PADDING_FORMS", "DeclarationError", "Origin", "RemoteError", "Support", "Variant", "VariantDied",
+           "VariantError", "from_object", "load", "padding_form", "shares_memory"]
 
 ACTIVATIONS, WEIGHTS, VECTOR = "activations", "weights", "vector"
 SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -38,6 +38,84 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 """Per function: the kind of each positional argument, and of each result (one result: a 1-tuple)."""
 Arrange = Callable[[np.ndarray, str], np.ndarray]
 """A memory layout: ``arrange(array, letters)`` returns the same values in other memory."""
+
+
+class VariantDied(Exception):
+    """A call into a variant that ended the process running it, or gave no answer within its time limit.
+
+    ``how`` says which, as a report says it: ``"crashed: SIGSEGV"``, ``"exited with status 0"``, ``"no answer in
+    4.2 s"``; ``where``, the innermost frame in the variant's own code that the crash report showed (None if none);
+    ``output``, the last lines the process wrote (a crash report, a C library's complaint); ``calls``, the calls that
+    process had made, oldest first, the last the one that died (each ``(function, packed arguments, options)``).
+    """
+
+    def __init__(self, how: str, *, where: str | None = None, output: str = "", calls: Sequence[Any] = ()):
+        super().__init__(how)
+        self.how, self.where, self.output, self.calls = how, where, output, list(calls)
+
+    @property
+    def hung(self) -> bool:
+        return self.how.startswith("no answer")
+
+    def said(self, count: int = 6) -> list[str]:
+        """The last lines of what the process wrote that say something (see `telling_lines`)."""
+        return telling_lines(self.output, count)
+
+
+def telling_lines(output: str, count: int = 6) -> list[str]:
+    """The last ``count`` lines of a dead process's output that say something: the crash's own words (a C
+    library's ``corrupted double-linked list``, Python's ``Fatal Python error: Segmentation fault``), without the
+    stack listing of faulthandler's report."""
+    noise = ("File ", "Stack (most recent", "Extension modules", "Current thread", "Thread 0x", "<no Python frame>")
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    return [line for line in lines if not line.lstrip().startswith(noise)][-count:]
+
+    def __reduce__(self):
+        return _died, (self.how, self.where, self.output, self.calls)
+
+
+def _died(how: str, where: str | None, output: str, calls: list[Any]) -> VariantDied:
+    return VariantDied(how, where=where, output=output, calls=calls)
+
+
+class RemoteError(Exception):
+    """An exception a variant raised in another process, rebuilt here: its class has the original's name and the
+    simple bases it derived from (``ValueError``, ``TypeError``, ...), so that ``except ValueError`` catches it;
+    ``raised_at`` is the innermost frame in the variant's own code, ``library_at`` the innermost frame of all where
+    that is another (a library's), ``remote_traceback`` the traceback as the other process printed it."""
+
+    raised_at: str | None = None
+    library_at: str | None = None
+    remote_traceback: str = ""
+
+
+_ALIASES: dict[int, tuple[Any, list[Any]]] = {}
+"""Results of calls made in another process that shared memory with an argument there: ``id(result)`` to weak
+references to the result and to those arguments (here)."""
+
+
+def note_alias(result: np.ndarray, argument: np.ndarray) -> None:
+    """Record that ``result`` shared memory with ``argument`` in the process that computed it."""
+    import weakref
+
+    for key in [k for k, (ref, _) in _ALIASES.items() if ref() is None]:
+        del _ALIASES[key]
+    _ref, arguments = _ALIASES.setdefault(id(result), (weakref.ref(result), []))
+    arguments.append(weakref.ref(argument))
+
+
+def shares_memory(result: Any, argument: Any) -> bool:
+    """Whether a result shares memory with an argument of the call that made it: here, or in the worker process
+    that ran the call (see `note_alias`)."""
+    if not (isinstance(result, np.ndarray) and isinstance(argument, np.ndarray)):
+        return False
+    if np.shares_memory(result, argument):
+        return True
+    for candidate in (result, result.base):
+        found = _ALIASES.get(id(candidate))
+        if found is not None and found[0]() is candidate and any(a() is argument for a in found[1]):
+            return True
+    return False
 
 
 def padding_form(padding: Any) -> str:
@@ -71,13 +149,27 @@ class Origin:
             if self.owns(code.co_filename):
                 found = (code.co_filename, traceback.tb_lineno, code.co_name)
             traceback = traceback.tb_next
-        if found is None:
-            return None
-        import linecache
+        return None if found is None else frame_text(*found)
 
-        filename, line, function = found
-        source = linecache.getline(filename, line).strip()
-        return f"{filename}:{line} in {function}" + (f": {source}" if source else "")
+
+def frame_text(filename: str, line: int, function: str) -> str:
+    """``file:line in function: source line``."""
+    import linecache
+
+    source = linecache.getline(filename, line).strip()
+    return f"{filename}:{line} in {function}" + (f": {source}" if source else "")
+
+
+def innermost_frame(traceback: TracebackType | None) -> str | None:
+    """``file:line in function: source line`` of the innermost frame of a traceback: where an exception was
+    raised, in a library's code as in the variant's."""
+    last = None
+    while traceback is not None:
+        last, traceback = traceback, traceback.tb_next
+    if last is None:
+        return None
+    code = last.tb_frame.f_code
+    return frame_text(code.co_filename, last.tb_lineno, code.co_name)
 
 
 def _permutation(letters: str, contract: str) -> tuple[int, ...]:
@@ -87,12 +179,17 @@ def _permutation(letters: str, contract: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Variant:
-    """A variant: ``name``, its ``support``, its functions by contract name, and its `Origin`."""
+    """A variant: ``name``, its ``support``, its functions by contract name, and its `Origin`.
+
+    ``runtime`` is None for a variant called in this process; for one isolated in worker processes
+    (`oracle.check.isolation`), the object that runs them, and its ``functions`` send each call there.
+    """
 
     name: str
     support: Support
     functions: dict[str, Callable[..., Any]]
     origin: Origin = Origin()
+    runtime: Any = None
 
     def offers(self, function: str) -> bool:
         return function in self.functions
