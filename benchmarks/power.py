@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from oracle.check.report import check_variant
 from oracle.check.selftest import CORRECT
+from oracle.check.session import check_variant
 from oracle.zoo import MUTANTS
 
 

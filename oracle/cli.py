@@ -27,7 +27,7 @@ DTYPE_NAMES = ("float32", "float64", "float16", "bfloat16")
 
 def property_names() -> list[str]:
     """What ``--property`` takes: every property of the report, in its order."""
-    from oracle.check.report import EXTRA_PROPERTIES
+    from oracle.check.jobs import EXTRA_TASKS as EXTRA_PROPERTIES
     from oracle.properties import PROPERTIES
 
     return [p.name for p in PROPERTIES] + list(EXTRA_PROPERTIES)
@@ -50,6 +50,22 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}")
     return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0; got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0; got {text!r}")
+    return value
+
+
+def _cores() -> int:
+    from oracle.check.jobs import default_jobs
+
+    return default_jobs()
 
 
 def _numbers(text: str, what: str, least: int) -> list[int]:
@@ -105,11 +121,21 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", choices=PROFILES, default=None, help="a Hypothesis settings profile")
     check.add_argument("--property", action="append", dest="only", metavar="NAME",
                        help="check only this property (repeatable): " + ", ".join(map(repr, property_names())))
-    check.add_argument("--report-dir", default="conv-oracle-reports",
-                       help="where reproducers are written (default conv-oracle-reports)")
+    check.add_argument("--report-dir", default=None,
+                       help="where reproducers are written (default: a folder of the system's temporary directory; "
+                            "nothing is written into the working directory unless asked)")
     check.add_argument("--database", default=None, metavar="DIR or redis://HOST:PORT[/DB]",
                        help="keep failing cases between runs in Hypothesis's example database: a directory, or a "
                             "Redis server shared between machines (needs the redis package); they replay first")
+    check.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                       help=f"run N properties at once, each in a process of its own (default: the {_cores()} cores "
+                            "this process may use); the same seed gives the same report at any N")
+    check.add_argument("--timeout", type=_seconds, default=None, metavar="S",
+                       help="a call that gives no answer in S seconds is a hang (default: 20 times the variant's "
+                            "slowest comparable call, at least 2 s)")
+    check.add_argument("--in-process", action="store_true",
+                       help="call the variant in this process, as a debugger needs (a crash, an exit or a hang of "
+                            "the variant then ends the check)")
 
     selftest = sub.add_parser("selftest", help="run the mutant zoo: every mutant caught, every correct one passes",
                               description="Run the oracle against its zoo of buggy variants (each must be caught) "
@@ -212,7 +238,9 @@ def _seed(value: int) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from oracle.check.report import DEFAULT_EXAMPLES, check_variant, stderr_progress
+    from oracle.check.isolation import load_isolated
+    from oracle.check.report import stderr_progress
+    from oracle.check.session import DEFAULT_EXAMPLES, check_variant
     from oracle.targets.variant import VariantError, load
 
     names = property_names()
@@ -220,25 +248,58 @@ def _check(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--property must be one of {', '.join(map(repr, names))}; got "
                          f"{', '.join(map(repr, unknown))}")
-    report_dir = _writable_directory(args.report_dir, "--report-dir")
+    report_dir = _writable_directory(args.report_dir, "--report-dir") if args.report_dir is not None else ""
     database = _database(args.database)
     targets = args.targets or ["naive", "vectorized"]
+    variants = []
     try:
-        variants = [load(t) for t in targets]
+        for target in targets:
+            variants.append(load(target) if args.in_process else load_isolated(target, timeout=args.timeout))
     except VariantError as error:
+        for variant in variants:
+            if variant.runtime is not None:
+                variant.runtime.close()
         raise UsageError(str(error)) from None
     examples = args.max_examples or (600 if args.profile == "thorough" else DEFAULT_EXAMPLES)
     seed = _seed(args.seed)
+    jobs = args.jobs or _cores()
     status = EXIT_OK
-    for target, variant in zip(targets, variants):
-        report = check_variant(variant, target=target, reference=args.reference, max_examples=examples, seed=seed,
-                               profile=args.profile, only=args.only, report_dir=report_dir, database=database,
-                               progress=stderr_progress(), echo=lambda line: print(line, flush=True))
-        print(report.tail())
-        print()
-        if not report.passed:
-            status = EXIT_FOUND
+    out = _Out()
+    try:
+        for target, variant in zip(targets, variants):
+            checked = target if args.in_process else variant  # a string: runner processes load it themselves
+            report = check_variant(checked, target=target, reference=args.reference, max_examples=examples,
+                                   seed=seed, profile=args.profile, only=args.only, report_dir=report_dir,
+                                   database=database if database is None or jobs == 1 else args.database,
+                                   progress=stderr_progress(), echo=out, jobs=jobs, timeout=args.timeout,
+                                   isolate=not args.in_process)
+            out(report.tail())
+            out("")
+            if not report.passed:
+                status = EXIT_FOUND
+    finally:
+        for variant in variants:
+            if variant.runtime is not None:
+                variant.runtime.close()
     return status
+
+
+class _Out:
+    """Print a line now; once the reader has gone (``| head``), print nothing more but let the check finish, so
+    that its exit status is still its verdict."""
+
+    def __init__(self) -> None:
+        self.gone = False
+
+    def __call__(self, line: str) -> None:
+        if self.gone:
+            return
+        try:
+            print(line, flush=True)
+        except BrokenPipeError:
+            self.gone = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from oracle import properties
-from oracle.check.report import OracleFailure, assert_variant, check_variant
 from oracle.check.runner import run_property
 from oracle.check.selftest import CORRECT, judge
+from oracle.check.session import OracleFailure, assert_variant, check_variant
 from oracle.reference.truth import get_reference
 from oracle.targets.variant import load
 from oracle.zoo import MUTANTS

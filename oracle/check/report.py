@@ -1,38 +1,30 @@
-"""Checking a variant end to end and writing what a person reads: the report and its reproducers.
+"""Writing what a person reads: the `Report` of a check (`oracle.check.session.check_variant`).
 
-`check_variant` runs every applicable property (`oracle.check.runner`), the block sweep, the bad-input table and
-the references' self-check, and returns a `Report`; `Report.text` is what ``conv-oracle check`` prints;
-`assert_variant` does the same inside a contributor's pytest file and fails the test with the report.
-
-A report says what was checked (the declaration, the precision of each dtype, the reference, versions, seed and
-budget), one verdict line per property, then one block per root cause: the properties that failed on the same
-minimal case are reported together, with the case, the first difference and its bound, where the differences lie,
-the geometry with the differing outputs marked, where the variant raised (file and line in its own code) and a
-reproducer.
+A report says what was checked (the declaration, the precision of each dtype, the reference, how the variant's
+calls were isolated, versions, seed and budget), one verdict line per property, then one block per root cause: the
+properties that failed on the same minimal case are reported together, with the case, the first difference and
+its bound, where the differences lie, the geometry with the differing outputs marked, where the variant raised
+(file and line in its own code, and in the library where that is another), how a call that died ended and what
+its process said, and a reproducer. `Report.text` is what ``conv-oracle check`` prints.
 """
 
 from __future__ import annotations
 
 import platform
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from oracle.cases.strategies import ConvCase, precision_of
-from oracle.check import reproducer
 from oracle.check.locate import describe
-from oracle.check.runner import Outcome, run_property, run_sweep
+from oracle.check.runner import Outcome
 from oracle.explain import case_picture
-from oracle.properties import PROPERTIES, applicable, bad_input, references_agree
+from oracle.properties import PROPERTIES
 from oracle.properties.bad_inputs import table_lines
-from oracle.properties.compare import Mismatch
-from oracle.reference.truth import get_reference, naive_reference
-from oracle.targets.variant import Variant, from_object, load
+from oracle.targets.variant import Variant
 
 CONVENTIONS = {
     "upper": "'same' = SAME_UPPER (TensorFlow/ONNX): H_out = ceil(H/s), the odd padding pixel at the bottom/right",
@@ -40,14 +32,6 @@ CONVENTIONS = {
     "input": "'same' = H_out = H at every stride (as declared), the odd padding pixel at the bottom/right",
     "torch": "'same' = PyTorch's (as declared): stride 1 only, the odd padding pixel at the bottom/right",
 }
-DEFAULT_EXAMPLES = 100
-EXTRA_PROPERTIES = ("block sweep", "bad input", "references agree")
-
-
-class OracleFailure(AssertionError):
-    """A variant failed the oracle; the message is the whole report."""
-
-
 @dataclass
 class Report:
     variant: Variant
@@ -58,6 +42,9 @@ class Report:
     reproducers: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
     database: bool = False
+    tasks: list[str] = field(default_factory=list)
+    isolation: str | None = None
+    interrupted: list[str] = field(default_factory=list)
 
     @property
     def name_width(self) -> int:
@@ -105,11 +92,16 @@ class Report:
         seed = self.seed if self.seed is not None else "random" + (
             ": Hypothesis's own search, failures kept in the example database and replayed first" if self.database
             else "")
+        isolation = self.isolation or ("none: every call in this process" + (
+            " (--in-process)" if self.variant.origin.target else " (an object of this process)"))
+        sweeps = [t for t in self.tasks if t.endswith("block sweep")]
+        swept = f"; the {' and the '.join(sweeps)}" if sweeps else ""
         lines += [
             f"  versions:    python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}, "
             f"hypothesis {hypothesis.__version__}",
-            f"  budget:      {self.max_examples} generated cases per property, then the named edge cases; the block "
-            f"sweep; seed {seed}",
+            f"  isolation:   {isolation}",
+            f"  budget:      {self.max_examples} generated cases per property, then the named edge cases{swept}; "
+            f"seed {seed}",
             f"  convention:  {CONVENTIONS[support.same]}",
         ]
         return lines
@@ -174,7 +166,7 @@ def verdict_line(o: Outcome, outcomes: list[Outcome] = (), width: int = 20) -> s
         return f"  skip  {o.name:{width}} {o.note}"
     if o.verdict == "passed":
         count = f"{o.examples} cases" if o.examples else "table"
-        if o.name == "block sweep":
+        if o.name.endswith("block sweep"):
             count = f"{o.examples} points"
         return f"  ok    {o.name:{width}} {count:>10}  {o.seconds:5.1f}s"
     earlier = next((e for e in outcomes if e is not o and e.verdict == "failed" and e.case is not None
@@ -183,8 +175,8 @@ def verdict_line(o: Outcome, outcomes: list[Outcome] = (), width: int = 20) -> s
         found = "same case"
         line = f"fails on the case {earlier.name} failed on (one root cause, reported below)"
     else:
-        found = {"bad input": "table", "block sweep": "sweep"}.get(o.name, "edge case" if o.note else
-                                                                    f"case {o.first_failure_at}")
+        found = {"bad input": "table", "block sweep": "sweep", "transposed block sweep": "sweep"}.get(
+            o.name, "edge case" if o.note else f"case {o.first_failure_at}")
         line = o.failure.line if o.failure else ""
         if o.name != "bad input":
             line = line if len(line) <= 110 else line[:109] + "…"
@@ -211,7 +203,16 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
         label = f"{o.name}: " if len(group) > 1 else ""
         lines.append(f"  {label}first difference:  {o.failure.line}")
         if o.failure.raised_at:
-            lines.append(f"  {label}raised at:  {o.failure.raised_at}")
+            died = o.failure.died
+            verb = "raised" if died is None else "hung" if died.hung else died.how.split(":")[0].split(" with")[0]
+            lines.append(f"  {label}{verb} at:  {o.failure.raised_at}")
+        if o.failure.library_at:
+            lines.append(f"  {label}inside the library at:  {o.failure.library_at}")
+        if o.failure.died is not None and o is first:
+            said = o.failure.died.said()
+            if said:
+                lines.append("  the process said:")
+                lines += [f"    {line}" for line in said]
     failure = first.failure
     shown = (failure.case if failure is not None else None) or first.case  # call history: the call that failed
     if shown is not first.case:
@@ -232,143 +233,16 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
         lines += ["  " + line for line in case_picture(shown, bad, failure.name if failure else "")]
     if path is not None:
         more = "  (add --alone for the failing call only)" if failure is not None and failure.step else ""
-        lines.append(f"  reproducer: python {path}{more}")
+        lines.append(f"  reproducer: python {_shown(path)}{more}")
     return lines
 
 
-def check_variant(
-    variant: Variant | Any,
-    *,
-    target: str | None = None,
-    reference: str = "auto",
-    max_examples: int = DEFAULT_EXAMPLES,
-    seed: int | None = 0,
-    profile: str | None = None,
-    only: list[str] | None = None,
-    report_dir: str | Path | None = "conv-oracle-reports",
-    database: Any = None,
-    progress: Callable[[str], None] | None = None,
-    echo: Callable[[str], None] | None = None,
-) -> Report:
-    """Run every property that applies to ``variant`` (an import string, a `Variant`, a module or an object with
-    ``conv2d``).
-
-    ``target`` is the import string written into reproducers (default: the one the variant was loaded by);
-    reproducers go to ``report_dir`` (None: none written). ``database`` is a Hypothesis example database that
-    keeps failing cases between runs and replays them first; with one, the search is Hypothesis's own random one
-    (``seed`` is not used: Hypothesis saves no examples of a seeded search). ``echo`` receives the header and each
-    verdict line as soon as it is known (the command line prints them), ``progress`` a running count of cases.
-    """
-    known = [p.name for p in PROPERTIES] + list(EXTRA_PROPERTIES)
-    unknown = sorted(set(only or ()) - set(known))
-    if unknown:
-        raise ValueError(f"property must be one of {', '.join(map(repr, known))}; got {', '.join(map(repr, unknown))}")
-    if isinstance(variant, str):
-        target = target or variant
-        variant = load(variant)
-    elif not isinstance(variant, Variant):
-        variant = from_object(variant, target, target=target)
-    target = target or variant.origin.target
-    if database is not None:
-        seed = None  # Hypothesis keeps and replays examples only for a search it seeds itself
-    ref = get_reference(reference)
-    report = Report(variant, ref.name, seed, max_examples, database=database is not None)
-    if echo is not None:
-        for line in [*report.header(), ""]:
-            echo(line)
-
-    def record(outcome: Outcome) -> None:
-        report.outcomes.append(outcome)
-        if echo is not None:
-            echo(verdict_line(outcome, report.outcomes, report.name_width))
-
-    def ticker(name: str, unit: str = "cases") -> Callable[[int], None] | None:
-        if progress is None:
-            return None
-        progress(f"  ...   {name:20}")
-
-        def tick(n: int) -> None:
-            if n % 5 == 0:
-                progress(f"  ...   {name:20} {n:>4} {unit}")
-
-        return tick
-
-    start = time.perf_counter()
-    failing_cases: list[ConvCase] = []
-    for prop in PROPERTIES:
-        if (only and prop.name not in only) or (prop.transposed and not variant.offers("conv_transpose2d")):
-            continue
-        if not applicable(prop, variant):
-            why = "forward only (declared)" if prop.backward else "declared: no exact NaN and inf propagation"
-            record(Outcome(prop.name, "skipped", note=why))
-            continue
-        outcome = run_property(variant, prop, ref, max_examples=max_examples, seed_value=seed, profile=profile,
-                               on_example=ticker(prop.name), database=database, database_key=target or variant.name,
-                               known=failing_cases)
-        if progress is not None:
-            progress("")
-        record(outcome)
-        if outcome.verdict == "failed" and outcome.case is not None and not any(
-                same_case(outcome.case, c) for c in failing_cases):
-            failing_cases.append(outcome.case)
-    if not only or "block sweep" in only:
-        outcome = run_sweep(variant, ref, ticker("block sweep", "points"))
-        if progress is not None:
-            progress("")
-        record(outcome)
-    if not only or "bad input" in only:
-        record(_bad_input(variant))
-    if (not only or "references agree" in only) and ref.name == "torch":
-        record(_references_agree(ref, variant))
-    report.seconds = time.perf_counter() - start
-    if report_dir is not None and target is not None:
-        for group in report.groups():
-            first = group[0]
-            if first.case is None:
-                continue
-            report.reproducers[first.name] = reproducer.write(
-                report_dir, variant.origin, target, [o.name for o in group], first.case, ref.name,
-                first.failure.step if first.failure is not None else None)
-    return report
-
-
-def _bad_input(variant: Variant) -> Outcome:
-    if not variant.support.validates:
-        return Outcome("bad input", "skipped", note="not declared: no argument checking (validates: False)")
-    start = time.perf_counter()
+def _shown(path: Path) -> str:
+    """A reproducer's path as a person types it: relative to the working directory where it lies under it."""
     try:
-        bad_input(variant)
-    except Mismatch as failure:
-        return Outcome("bad input", "failed", 1, 1, time.perf_counter() - start, None, failure)
-    return Outcome("bad input", "passed", 0, None, time.perf_counter() - start)
-
-
-def _references_agree(ref: Any, variant: Variant) -> Outcome:
-    """The oracle's self-check: PyTorch and naive agree on the named edge cases this variant is checked on."""
-    from oracle.cases.edge_cases import edge_case_examples
-
-    start = time.perf_counter()
-    cases = edge_case_examples(variant.support)
-    for name, case in cases:
-        try:
-            references_agree(ref, naive_reference(), case)
-        except Mismatch as failure:
-            return Outcome("references agree", "failed", 1, 1, time.perf_counter() - start, case, failure,
-                           note=f"named edge case {name}")
-    return Outcome("references agree", "passed", len(cases), None, time.perf_counter() - start)
-
-
-def assert_variant(variant: Any, **options: Any) -> Report:
-    """For a contributor's pytest file: check ``variant`` (an import string, module or object); fail the test
-    with the whole report if any property fails. Options as in `check_variant`."""
-    __tracebackhide__ = True  # pytest shows the report, not the oracle's frames
-    if isinstance(variant, str):
-        options.setdefault("target", variant)
-        variant = load(variant)
-    report = check_variant(variant, **options)
-    if not report.passed:
-        raise OracleFailure("\n" + report.text()) from None
-    return report
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def stderr_progress() -> Callable[[str], None] | None:

@@ -1,45 +1,58 @@
-"""Running the properties against a variant with Hypothesis, and keeping what a report needs.
+"""Searching for counterexamples: one property's search with Hypothesis, the block sweep, and what a report needs.
 
-`run_property` searches for a counterexample to one property: first the minimal cases that earlier properties
-failed on (so that one root cause is reported once, with every property it breaks), then cases Hypothesis kept in
-its example database from earlier runs, then generated cases inside the variant's declared support, then the
-named edge cases of `oracle.cases.edge_cases`. When a generated case fails, Hypothesis shrinks it; the last
-failing case it replays is the minimal one, kept with its failure, and run once more: a case that holds when run
-again failed because of what ran before it, and the outcome says so.
+`run_property` searches for a counterexample to one property: cases Hypothesis kept in its example database from
+earlier runs, then generated cases inside the variant's declared support, then the named edge cases of
+`oracle.cases.edge_cases`. When a generated case fails, Hypothesis shrinks it; the last failing case it replays is
+the minimal one, kept with its failure, made plainer where an option plays no part (`plainest`), and run once more
+in a fresh call: a case that holds when run again failed because of what ran before it, and the outcome says so.
 
-`run_sweep` walks the block sweep of `oracle.cases.sweep`, forward and backward.
+Each search starts in a fresh worker where the variant is isolated (`oracle.check.isolation`), draws from its own
+seed (`property_seed`), and draws nothing from the literals of the modules loaded in this process (Hypothesis
+mixes the constants of "local" modules into its draws: the oracle's own source in a checkout, the variant's
+module), so a seeded search finds the same cases in any process, from a wheel or a checkout, alone or beside
+others. A call that crashed, exited or hung its worker is a failure like any other; where the minimal case does
+not die alone in a fresh worker, `death_history` finds the calls before it that make it die.
+
+`run_sweep` walks the block sweep of `oracle.cases.sweep`, forward and backward, and that of the transposed
+operation where the variant has one.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
 
 from oracle.cases.edge_cases import edge_case_examples
-from oracle.cases.strategies import ConvCase, conv_cases
-from oracle.cases.sweep import sweep_cases
+from oracle.cases.strategies import ConvCase, conv_cases, fit
+from oracle.cases.sweep import sweep_cases, transposed_sweep_cases
 from oracle.cases.transposed import TransposedCase, transposed_cases, transposed_edge_case_examples
 from oracle.check.settings import register_profiles
 from oracle.properties import PROPERTIES, Property, applicable
 from oracle.properties.calling import call_text, grads, run
 from oracle.properties.compare import Mismatch, assert_close
-from oracle.reference.truth import truth
+from oracle.reference.truth import truth, truth_transposed
 from oracle.targets.variant import Variant
 
-DEPENDS_ON_HISTORY = ("it held when the same case ran again: the result depends on what ran before it (see the "
-                      "call history property)")
+DEPENDS_ON_HISTORY = ("it held when the same case ran again in a fresh call: the result depends on what ran before "
+                      "it (see the call history property)")
 
 
 @dataclass
 class Outcome:
-    """What one property's search found: ``verdict`` is ``"passed"``, ``"failed"`` or ``"skipped"``."""
+    """What one property's search found: ``verdict`` is ``"passed"``, ``"failed"`` or ``"skipped"``.
+
+    ``calls``: where a call died only after others, the calls (`oracle.check.isolation.Call`) that make it die in a
+    fresh worker, the dying one last.
+    """
 
     name: str
     verdict: str
@@ -52,6 +65,45 @@ class Outcome:
     history: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     first_failure_seconds: float | None = None
+    calls: list[Any] | None = None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a search: the property and the case that was running."""
+
+    def __init__(self, name: str, case: Any) -> None:
+        super().__init__(name)
+        self.name, self.case = name, case
+
+    def __reduce__(self):
+        return Interrupted, (self.name, self.case)
+
+
+@contextmanager
+def own_constants() -> Iterator[None]:
+    """Hypothesis draws without the literals of this process's local modules (only its own fixed constants): the
+    same seed draws the same cases wherever the oracle is installed and whatever the variant's module holds."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # a Hypothesis without local constants
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if original is None:
+        yield
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    if cache is not None:
+        cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        if cache is not None:
+            cache.clear()
 
 
 def run_property(
@@ -67,15 +119,36 @@ def run_property(
     on_example: Callable[[int], None] | None = None,
     database: ExampleDatabase | None = None,
     database_key: str = "",
-    known: Sequence[ConvCase] = (),
 ) -> Outcome:
     """Search for a counterexample to ``prop`` on ``variant``; return the `Outcome` (minimal case if failed).
 
-    ``known``: cases other properties failed on, tried first. ``database``: a Hypothesis example database that
-    keeps failing cases between runs, under ``database_key`` (e.g. the target's name) and the property's name.
+    ``database``: a Hypothesis example database that keeps failing cases between runs, under ``database_key``
+    (e.g. the target's name) and the property's name. A search that finds only a hang that does not come back
+    when run again (a machine that paused) is run once more, with five times the time limit.
     """
-    state: dict[str, Any] = {"examples": 0, "first": None, "found": None, "case": None, "failure": None}
+    outcome = _search(variant, prop, reference, max_examples, seed_value, profile, edge_cases, shrink, on_example,
+                      database, database_key)
+    runtime = variant.runtime
+    if (outcome.verdict == "failed" and runtime is not None and outcome.failure is not None
+            and outcome.failure.died is not None and outcome.failure.died.hung and outcome.history
+            and outcome.calls is None and runtime.limit.seconds is None):
+        runtime.limit.factor *= 5
+        try:
+            outcome = _search(variant, prop, reference, max_examples, seed_value, profile, edge_cases, shrink,
+                              on_example, database, database_key)
+        finally:
+            runtime.limit.factor /= 5
+    return outcome
+
+
+def _search(variant: Variant, prop: Property, reference: Any, max_examples: int, seed_value: int | None,
+            profile: str | None, edge_cases: bool, shrink: bool, on_example: Callable[[int], None] | None,
+            database: ExampleDatabase | None, database_key: str) -> Outcome:
+    state: dict[str, Any] = {"examples": 0, "first": None, "found": None, "case": None, "failure": None,
+                             "current": None}
     start = time.perf_counter()
+    if variant.runtime is not None:
+        variant.runtime.new_search()
 
     def first_failure() -> None:
         if state["first"] is None:
@@ -83,6 +156,7 @@ def run_property(
 
     def test(case: ConvCase) -> None:
         state["examples"] += 1
+        state["current"] = case
         if on_example is not None:
             on_example(state["examples"])
         try:
@@ -103,19 +177,19 @@ def run_property(
     parent = settings.get_profile(profile) if profile else settings.default
     test._hypothesis_internal_add_digest = f"{database_key}\0{prop.name}".encode()  # type: ignore[attr-defined]
     strategy = transposed_cases(support=variant.support) if prop.transposed else conv_cases(support=variant.support)
-    run = given(case=strategy)(test)
-    for case in known:
-        if isinstance(case, TransposedCase) == prop.transposed:
-            run = example(case=case)(run)
+    search = given(case=strategy)(test)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
-    run = settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
-                   report_multiple_bugs=False, phases=phases,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                          HealthCheck.filter_too_much])(run)
+    search = settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
+                      report_multiple_bugs=False, phases=phases,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                             HealthCheck.filter_too_much])(search)
     if seed_value is not None:
-        run = seed(property_seed(seed_value, prop.name))(run)
+        search = seed(property_seed(seed_value, prop.name))(search)
     try:
-        run()
+        with own_constants():
+            search()
+    except KeyboardInterrupt:
+        raise Interrupted(prop.name, state["current"]) from None
     except Exception as error:
         failure = state["failure"]
         if failure is None:
@@ -123,18 +197,23 @@ def run_property(
         case, failure = plainest(prop, variant, state["case"], failure, reference)
         outcome = Outcome(prop.name, "failed", state["examples"], state["first"], 0.0, case, failure,
                           first_failure_seconds=state["found"])
-        outcome.history = _replayed(prop, variant, case, reference)
+        _judge_again(prop, variant, outcome, reference)
         outcome.seconds = time.perf_counter() - start
         return outcome
     if edge_cases:
         named = transposed_edge_case_examples if prop.transposed else edge_case_examples
         for name, case in named(variant.support):
+            state["current"] = case
             try:
                 test(case)
             except Mismatch as failure:
-                return Outcome(prop.name, "failed", state["examples"], state["first"], time.perf_counter() - start,
-                               case, failure, note=f"named edge case {name}", first_failure_seconds=state["found"],
-                               history=_replayed(prop, variant, case, reference))
+                outcome = Outcome(prop.name, "failed", state["examples"], state["first"], 0.0, case, failure,
+                                  note=f"named edge case {name}", first_failure_seconds=state["found"])
+                _judge_again(prop, variant, outcome, reference)
+                outcome.seconds = time.perf_counter() - start
+                return outcome
+            except KeyboardInterrupt:
+                raise Interrupted(prop.name, case) from None
     return Outcome(prop.name, "passed", state["examples"], None, time.perf_counter() - start)
 
 
@@ -161,12 +240,21 @@ def _plainer(case: ConvCase) -> list[ConvCase]:
     return found
 
 
+def _same_kind(failure: Mismatch, again: Mismatch) -> bool:
+    """Whether a plainer case fails as the original did: any failure of the values for a value failure; the same
+    way of raising or dying for a call that raised or died (a crash made plainer must still crash)."""
+    if again.line.startswith("ORACLE"):
+        return False
+    if failure.stage in ("died", "raised"):
+        return again.stage == failure.stage
+    return True
+
+
 def plainest(prop: Property, variant: Variant, case: ConvCase | None, failure: Mismatch, reference: Any
              ) -> tuple[ConvCase | None, Mismatch]:
     """After Hypothesis's shrinking: one image, and each option that plays no part in the failure in its plainest
-    form, as long as the property still fails (and the case stays inside the variant's declaration)."""
-    from oracle.cases.strategies import fit
-
+    form, as long as the property still fails the same way (and the case stays inside the variant's
+    declaration)."""
     improved = isinstance(case, ConvCase) and not failure.line.startswith("ORACLE")
     while improved:
         improved = False
@@ -177,7 +265,7 @@ def plainest(prop: Property, variant: Variant, case: ConvCase | None, failure: M
             try:
                 prop.check(variant, fitted, reference)
             except Mismatch as again:
-                if not again.line.startswith("ORACLE"):
+                if _same_kind(failure, again):
                     case, failure, improved = fitted, again, True
                     break
             except Exception:  # the oracle's own trouble on a candidate: keep what Hypothesis found
@@ -185,33 +273,85 @@ def plainest(prop: Property, variant: Variant, case: ConvCase | None, failure: M
     return case, failure
 
 
-def _replayed(prop: Property, variant: Variant, case: ConvCase | None, reference: Any) -> str:
-    """`DEPENDS_ON_HISTORY` when the failing case holds when run once more, else ''."""
-    if case is None:
-        return ""
+def _judge_again(prop: Property, variant: Variant, outcome: Outcome, reference: Any) -> None:
+    """Run the failing case once more, alone, in a fresh call (a fresh worker where the variant is isolated): if it
+    holds, the failure came from what ran before it (`DEPENDS_ON_HISTORY`); a call that died is then replayed with
+    the calls before it (`death_history`)."""
+    case, failure = outcome.case, outcome.failure
+    if case is None or failure is None:
+        return
+    if variant.runtime is not None:
+        variant.runtime.new_search()
     try:
         prop.check(variant, case, reference)
+    except Mismatch as again:
+        if failure.died is not None and again.died is not None:
+            outcome.failure = again  # as found with the full time limit, in a fresh worker
+        return
     except Exception:
-        return ""
-    return DEPENDS_ON_HISTORY
+        return
+    outcome.history = DEPENDS_ON_HISTORY
+    if failure.died is not None and variant.runtime is not None:
+        outcome.calls, said = death_history(variant.runtime, failure.died.calls)
+        outcome.history = said
 
 
-def check_values(variant: Variant, case: ConvCase, reference: Any) -> None:
-    """``y``, and with a backward pass ``dx``, ``dw``, ``db``, against the reference (one truth for all four)."""
-    backward = variant.offers("conv2d_backward")
-    expected = truth(reference, case, backward=backward)
-    y = run(variant, case, "conv2d", case.x, case.w, case.b)
-    assert_close("y", y, expected.y, call=call_text(case, "conv2d"))
+def death_history(runtime: Any, calls: Sequence[Any], budget: int = 48) -> tuple[list[Any] | None, str]:
+    """The fewest of ``calls`` (the dying call last) that still end a fresh worker, by delta debugging over the calls
+    before the last one; with what a report says of them. None where the calls do not end a fresh worker again (a
+    crash that depends on more than these calls, or on chance)."""
+    calls = list(calls)
+    if not calls:
+        return None, "it did not die again when run alone in a fresh worker"
+    last, before = calls[-1], calls[:-1]
+    if runtime.replay([*before, last]) is None:
+        return None, (f"it did not die again in a fresh worker, alone or after the {len(before)} calls that ran "
+                      "before it there: it depends on more than these calls, or on chance")
+    parts = 2
+    while len(before) >= 1 and budget > 0:
+        size = math.ceil(len(before) / parts)
+        for start in range(0, len(before), size):
+            candidate = before[:start] + before[start + size:]
+            budget -= 1
+            if runtime.replay([*candidate, last]) is not None:
+                before, parts = candidate, max(parts - 1, 2)
+                break
+            if budget <= 0:
+                break
+        else:
+            if size == 1:
+                break
+            parts = min(parts * 2, len(before))
+    kept = [*before, last]
+    return kept, (f"it did not die alone in a fresh worker, but does after {len(before)} earlier "
+                  f"call{'s' if len(before) != 1 else ''}: {', '.join(c.function for c in before)}"
+                  if before else "it died again in a fresh worker")
+
+
+def check_values(variant: Variant, case: Any, reference: Any) -> None:
+    """``y``, and with a backward pass ``dx``, ``dw``, ``db``, against the reference (one truth for all four): of
+    ``conv2d``, or of ``conv_transpose2d`` for a transposed case."""
+    transposed = isinstance(case, TransposedCase)
+    forward = "conv_transpose2d" if transposed else "conv2d"
+    backward = variant.offers(f"{forward}_backward")
+    expected = (truth_transposed if transposed else truth)(reference, case, backward=backward)
+    y = run(variant, case, forward, case.x, case.w, case.b)
+    assert_close("y", y, expected.y, call=call_text(case, forward))
     if backward:
         for name, value in zip(("dx", "dw", "db"), grads(variant, case)):
-            assert_close(name, value, expected[name], call=call_text(case, "conv2d_backward"))
+            assert_close(name, value, expected[name], call=call_text(case, f"{forward}_backward"))
 
 
-def run_sweep(variant: Variant, reference: Any, on_example: Callable[[int], None] | None = None) -> Outcome:
-    """The block sweep (`oracle.cases.sweep`), forward and backward; a failure is the first failing point (the
-    smallest size of its dimension), with every failing point listed."""
+def run_sweep(variant: Variant, reference: Any, on_example: Callable[[int], None] | None = None, *,
+              transposed: bool = False) -> Outcome:
+    """The block sweep (`oracle.cases.sweep`), forward and backward, of ``conv2d`` (of ``conv_transpose2d`` with
+    ``transposed``); a failure is the first failing point (the smallest size of its dimension), with every failing
+    point listed."""
+    name = "transposed block sweep" if transposed else "block sweep"
     start = time.perf_counter()
-    points = sweep_cases(variant.support)
+    if variant.runtime is not None:
+        variant.runtime.new_search()
+    points = (transposed_sweep_cases if transposed else sweep_cases)(variant.support)
     failed: list[tuple[str, ConvCase, Mismatch]] = []
     for count, (label, case) in enumerate(points, 1):
         if on_example is not None:
@@ -220,14 +360,21 @@ def run_sweep(variant: Variant, reference: Any, on_example: Callable[[int], None
             check_values(variant, case, reference)
         except Mismatch as failure:
             failed.append((label, case, failure))
+        except KeyboardInterrupt:
+            raise Interrupted(name, case) from None
     seconds = time.perf_counter() - start
+    if not points:
+        return Outcome(name, "skipped", 0, None, seconds, note="not applicable: no sweep point fits the declaration")
     if not failed:
-        return Outcome("block sweep", "passed", len(points), None, seconds)
+        return Outcome(name, "passed", len(points), None, seconds)
     label, case, failure = failed[0]
     listed = ", ".join(f for f, _, _ in failed[:12]) + (", ..." if len(failed) > 12 else "")
-    return Outcome("block sweep", "failed", len(points), 1 + [p[0] for p in points].index(label), seconds, case,
-                   failure, note=f"sweep point {label}",
-                   extra={"failing points": f"{len(failed)} of {len(points)}: {listed}"})
+    at = 1 + [p[0] for p in points].index(label)
+    outcome = Outcome(name, "failed", len(points), at, seconds, case, failure, note=f"sweep point {label}",
+                      extra={"failing points": f"{len(failed)} of {len(points)}: {listed}"})
+    sweep = Property(name, check_values, transposed=transposed)
+    _judge_again(sweep, variant, outcome, reference)
+    return outcome
 
 
 def all_properties(variant: Variant, *, transposed: bool = False) -> Property:

@@ -1,10 +1,16 @@
 """``conv-oracle selftest``: the oracle checked against the mutant zoo and the bundled implementations.
 
 Every mutant must be caught and every correct implementation must pass: an oracle that cannot fail, or fails on
-correct code, is worse than none. Each variant gets one search in which every example is checked against every
-applicable property (the named edge cases included), then the block sweep, then the bad-input table. A correct
-implementation that cannot be loaded fails the selftest; one that needs an optional package (scipy, PyTorch) that
-is not installed is skipped, and the summary says so.
+correct code, is worse than none. Each variant runs isolated, in worker processes (`oracle.check.isolation`), so
+the mutants that crash, exit or hang are caught like the others; it gets one search in which every example is
+checked against every applicable property (the named edge cases included), then the block sweeps, then the
+bad-input table. A mutant that cannot even be imported (`oracle.zoo.IMPORT_MUTANTS`) is caught when loading it
+fails with a one-line error. A correct implementation that cannot be loaded fails the selftest; one that needs an
+optional package (scipy) that is not installed is skipped, and the summary says so.
+
+The correct implementations are this project's own and its examples. Third-party libraries (PyTorch, JAX, ...) are
+not among them: what a library does depends on the machine it runs on, so its verdicts are findings, which
+``conv-oracle check`` and ``conv-oracle survey`` report, never a condition of the selftest.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from oracle.check.isolation import load_isolated
 from oracle.check.runner import all_properties, run_property, run_sweep
 from oracle.properties import bad_input
 from oracle.properties.compare import Mismatch
 from oracle.reference.truth import get_reference
-from oracle.targets.variant import VariantError, load
-from oracle.zoo import MUTANTS
+from oracle.targets.variant import VariantError
+from oracle.zoo import IMPORT_MUTANTS, MUTANTS
 
 CORRECT: dict[str, str | None] = {
     "naive": None,
@@ -27,8 +34,6 @@ CORRECT: dict[str, str | None] = {
     "oracle.examples.fft_conv": None,
     "oracle.examples.nchw_conv": None,
     "oracle.examples.scipy_conv": "scipy",
-    "oracle.targets.torch": "torch",
-    "oracle.targets.torch:channels_last": "torch",
 }
 """The correct implementations, each with the optional package it needs (None: it must always load)."""
 
@@ -50,9 +55,17 @@ class Verdict:
 
 def judge(target: str, should_fail: bool, reference, max_examples: int, seed: int | None,
           shrink: bool = True) -> Verdict:
-    """Load ``target`` and run every property on it (those of the transposed operation too, where it offers it),
-    then the sweep and the bad-input table."""
-    variant = load(target)
+    """Load ``target`` isolated and run every property on it (those of the transposed operation too, where it
+    offers it), then the sweeps and the bad-input table."""
+    variant = load_isolated(target)
+    try:
+        return _judged(variant, target, should_fail, reference, max_examples, seed, shrink)
+    finally:
+        variant.runtime.close()
+
+
+def _judged(variant, target: str, should_fail: bool, reference, max_examples: int, seed: int | None,
+            shrink: bool) -> Verdict:
     start = time.perf_counter()
     outcome = run_property(variant, all_properties(variant), reference, max_examples=max_examples, seed_value=seed,
                            shrink=shrink)
@@ -62,16 +75,29 @@ def judge(target: str, should_fail: bool, reference, max_examples: int, seed: in
     line = outcome.failure.line if outcome.failure is not None else ""
     failed = outcome.verdict == "failed"
     examples = outcome.first_failure_at or outcome.examples
-    if not failed:
-        swept = run_sweep(variant, reference)
+    for transposed in (False, True):
+        if failed or (transposed and not variant.offers("conv_transpose2d")):
+            continue
+        swept = run_sweep(variant, reference, transposed=transposed)
         if swept.verdict == "failed":
-            failed, line = True, f"block sweep at {swept.note.removeprefix('sweep point ')}: {swept.failure.line}"
+            failed, line = True, f"{swept.name} at {swept.note.removeprefix('sweep point ')}: {swept.failure.line}"
     if not failed and variant.support.validates:
         try:
             bad_input(variant)
         except Mismatch as failure:
             failed, line = True, f"bad input: {failure.line}"
     return Verdict(target, should_fail, failed, examples, time.perf_counter() - start, line)
+
+
+def refused(target: str) -> Verdict:
+    """A mutant that cannot be imported: caught when loading it fails with `VariantError`, as the command's exit 2."""
+    start = time.perf_counter()
+    try:
+        variant = load_isolated(target)
+    except VariantError as error:
+        return Verdict(target, True, True, 0, time.perf_counter() - start, f"refused at import: {error}")
+    variant.runtime.close()
+    return Verdict(target, True, False, 0, time.perf_counter() - start, "it was imported")
 
 
 def _missing(package: str | None) -> bool:
@@ -83,8 +109,9 @@ def run(*, reference: str = "auto", max_examples: int = 100, seed: int | None = 
     """Judge every mutant and every correct implementation; print one line each and the verdict."""
     ref = get_reference(reference)
     targets = [(f"oracle.zoo.{m}", True, None) for m in MUTANTS] + [(c, False, p) for c, p in CORRECT.items()]
+    mutants = len(MUTANTS) + len(IMPORT_MUTANTS)
     verdicts, skipped = [], []
-    out(f"conv-oracle selftest: {len(MUTANTS)} mutants must be caught, {len(CORRECT)} implementations must pass "
+    out(f"conv-oracle selftest: {mutants} mutants must be caught, {len(CORRECT)} implementations must pass "
         f"(reference {ref.name}, up to {max_examples} cases each, seed {seed})")
     out(f"  {'variant':42} {'verdict':10} {'cases':>6} {'time':>7}  first failure")
     for target, should_fail, package in targets:
@@ -101,6 +128,10 @@ def run(*, reference: str = "auto", max_examples: int = 100, seed: int | None = 
             continue
         verdict = ("caught" if v.failed else "MISSED") if should_fail else ("passed" if not v.failed else "FAILED")
         out(f"  {target:42} {verdict:10} {v.examples:>6} {v.seconds:6.2f}s  {v.line[:110]}")
+        verdicts.append(v)
+    for mutant in IMPORT_MUTANTS:
+        v = refused(f"oracle.zoo.{mutant}")
+        out(f"  {v.target:42} {'caught' if v.failed else 'MISSED':10} {'':>6} {v.seconds:6.2f}s  {v.line[:110]}")
         verdicts.append(v)
     wrong = [v.target for v in verdicts if not v.right]
     out("")

@@ -68,6 +68,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property("transposed adjoint", transposed_adjoint, transposed=True),
     Property("transposed contract", transposed_contract, transposed=True),
     Property("transposed memory layouts", memory_layouts, transposed=True),
+    Property("transposed call history", call_history, transposed=True),
     Property("transposed NaN propagation", nan_propagation, nan=True, transposed=True),
     Property("transposed inf propagation", inf_propagation, nan=True, transposed=True),
 )
