@@ -83,6 +83,22 @@ EDGE_CASES: tuple[EdgeCase, ...] = (
     EdgeCase("no_bias", (2, 5, 4, 2), (2, 2, 2, 2), {"stride": (1, 2)}, bias=False),
     EdgeCase("large_values", (2, 4, 5, 3), (3, 2, 3, 2), {"padding": 1}, scale=300.0,
              why="values of a few hundred: float16 results past 65504 must be inf, the others exact to a rounding"),
+    # the special paths libraries take, reached in every check whatever the seed
+    EdgeCase("kernel_1x1_strided", (2, 7, 8, 5), (1, 1, 5, 6), {"stride": 2},
+             why="ResNet's projection shortcut: libraries run a 1x1 kernel as a plain matrix product, here strided"),
+    EdgeCase("kernel_1x1_strided_one_axis", (1, 5, 7, 3), (1, 1, 3, 4), {"stride": (1, 3)}),
+    EdgeCase("kernel_full_width_strided", (1, 6, 5, 1), (2, 5, 1, 3), {"stride": (1, 2)},
+             why="a kernel as wide as the input, a column stride, several output rows, one input channel"),
+    EdgeCase("kernel_full_width_padded_strided", (2, 5, 3, 2), (3, 5, 2, 2), {"stride": (2, 3), "padding": 1},
+             why="a kernel as wide as the padded input, strided on both axes"),
+    EdgeCase("kernel_full_height_strided", (1, 5, 6, 1), (5, 2, 1, 3), {"stride": (2, 1)},
+             why="a kernel as tall as the input, a row stride, several output columns, one input channel"),
+    EdgeCase("one_input_channel", (2, 5, 6, 1), (3, 3, 1, 4), {"padding": 1},
+             why="C_in = 1: a path of its own in many libraries (no channel loop to vectorise)"),
+    EdgeCase("kernel_larger_than_input", (1, 2, 3, 2), (4, 5, 2, 3), {"padding": 2},
+             why="a kernel larger than the input, fitting only with the padding"),
+    EdgeCase("all_padding_windows_strided", (1, 2, 2, 3), (2, 2, 3, 2), {"padding": 3, "stride": 2},
+             why="most windows read padding only: each such output is the bias alone"),
 )
 
 

@@ -244,11 +244,15 @@ TRANSPOSED_EDGE_CASES: tuple[TransposedEdgeCase, ...] = (
     TransposedEdgeCase("same_kernel_smaller_than_stride", (1, 2, 3, 1), (1, 2, 2, 1),
                        {"stride": 3, "padding": "same"}),
     TransposedEdgeCase("empty_batch", (0, 3, 3, 2), (2, 2, 2, 2), {"stride": 2, "output_padding": 1}),
+    TransposedEdgeCase("kernel_1x1_strided", (2, 3, 4, 5), (1, 1, 6, 5), {"stride": 2, "output_padding": 1}),
+    TransposedEdgeCase("one_input_channel", (1, 3, 3, 1), (3, 3, 4, 1), {"stride": 2, "padding": 1}),
+    TransposedEdgeCase("channel_tails", (1, 2, 3, 9), (2, 2, 17, 9), {"stride": (2, 1)}),
 )
 """Named transposed edge cases: output padding at its maximum (from the stride and from the dilation), stride
 larger than the kernel, padding of the kernel size and more, dilation with stride, groups and depthwise, a 1x1
 input, ``'same'`` at stride 2 with an even kernel, with an odd number of rows and columns to crop, and with a
-kernel smaller than the stride, an empty batch."""
+kernel smaller than the stride, an empty batch; a 1x1 kernel at stride 2 (the upsampling path), one input channel,
+and channel counts past the blocks of 8 and 16."""
 
 
 def transposed_case_classes(case: TransposedCase) -> set[str]:

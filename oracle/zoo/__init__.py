@@ -48,4 +48,14 @@ MUTANTS = (
     "transposed_kernel_not_flipped",
     "transposed_groups_swapped",
     "transposed_same_odd_row_top",
+    "transposed_output_channel_tail",
+    # native code that crashes, exits or hangs: the check survives each and reports it
+    "segfault_stride_past_kernel",
+    "abort_grouped_backward",
+    "exit_on_empty_batch",
+    "hang_padding_past_kernel",
+    "crash_after_smaller_call",
 )
+
+IMPORT_MUTANTS = ("exits_on_import",)
+"""Mutants that cannot even be imported: a check of one must end at once with a one-line usage error (exit 2)."""
