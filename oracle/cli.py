@@ -251,10 +251,13 @@ def _check(args: argparse.Namespace) -> int:
     report_dir = _writable_directory(args.report_dir, "--report-dir") if args.report_dir is not None else ""
     database = _database(args.database)
     targets = args.targets or ["naive", "vectorized"]
+    jobs = args.jobs or _cores()
+    threads = max(1, _cores() // jobs) if jobs > 1 else None  # each job's workers compute on its share of the cores
     variants = []
     try:
         for target in targets:
-            variants.append(load(target) if args.in_process else load_isolated(target, timeout=args.timeout))
+            variants.append(load(target) if args.in_process else
+                            load_isolated(target, timeout=args.timeout, threads=threads))
     except VariantError as error:
         for variant in variants:
             if variant.runtime is not None:
@@ -262,7 +265,6 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     examples = args.max_examples or (600 if args.profile == "thorough" else DEFAULT_EXAMPLES)
     seed = _seed(args.seed)
-    jobs = args.jobs or _cores()
     status = EXIT_OK
     out = _Out()
     try:

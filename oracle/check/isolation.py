@@ -43,6 +43,8 @@ IMPORT_LIMIT = 60.0
 of a call, where one is given and it is longer)."""
 HISTORY = 200
 """Calls a worker's record keeps, for replaying the calls before one that crashed."""
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""The thread counts of the pools libraries compute in (OpenMP: PyTorch, oneDNN; OpenBLAS and MKL: numpy)."""
 
 
 def _work(args: Sequence[Any]) -> float:
@@ -65,7 +67,7 @@ class TimeLimit:
     def __init__(self, seconds: float | None = None, *, factor: float = 20.0, floor: float = 2.0,
                  first: float = 60.0, shrinking: float = 0.5) -> None:
         self.seconds, self.factor, self.floor, self.first, self.shrinking = seconds, factor, floor, first, shrinking
-        self.seen: dict[str, list[tuple[float, float]]] = {}
+        self.seen: dict[str, tuple[float, float]] = {}  # per function: the slowest call, the slowest per unit of work
         self.hung = False
 
     def __call__(self, function: str, args: Sequence[Any]) -> float:
@@ -73,18 +75,14 @@ class TimeLimit:
             return self.seconds
         floor = self.shrinking if self.hung else self.floor
         seen = self.seen.get(function)
-        if not seen:
+        if seen is None:
             return floor if self.hung else self.first
-        work = _work(args)
-        slowest = max(t * max(1.0, work / w) for w, t in seen)
-        return max(floor, self.factor * slowest)
+        slowest, rate = seen  # max over calls i of t_i * max(1, work / w_i) = max(slowest, work * rate)
+        return max(floor, self.factor * max(slowest, rate * _work(args)))
 
     def observe(self, function: str, args: Sequence[Any], seconds: float) -> None:
-        entries = self.seen.setdefault(function, [])
-        entries.append((_work(args), seconds))
-        if len(entries) > 64:  # keep the slowest per size: the rest can only lower the limit
-            entries.sort(key=lambda e: e[1] / e[0], reverse=True)
-            del entries[32:]
+        slowest, rate = self.seen.get(function, (0.0, 0.0))
+        self.seen[function] = (max(slowest, seconds), max(rate, seconds / _work(args)))
 
     def describe(self) -> str:
         if self.seconds is not None:
@@ -208,8 +206,9 @@ class Runtime:
     """The worker processes of one TARGET: a zygote that imported it and forks a fresh worker on demand (or, where
     forking is not safe, workers spawned one by one), the current worker, and the time limit of its calls."""
 
-    def __init__(self, target: str, *, timeout: float | None = None, import_timeout: float = IMPORT_LIMIT) -> None:
-        self.target = target
+    def __init__(self, target: str, *, timeout: float | None = None, import_timeout: float = IMPORT_LIMIT,
+                 threads: int | None = None, shared: tuple[str, dict[str, Any]] | None = None) -> None:
+        self.target, self.threads = target, threads
         self.limit = TimeLimit(timeout)
         self.import_timeout = max(import_timeout, timeout or 0.0)
         self.directory = tempfile.mkdtemp(prefix="conv-oracle-workers-")
@@ -222,12 +221,40 @@ class Runtime:
         self._ids = itertools.count(1)
         self._returned: dict[tuple[int, int], weakref.ref] = {}
         self._finalizer = weakref.finalize(self, _shutdown, self.directory, [None])
-        self._start_zygote()
+        _RUNTIMES.add(self)
+        if shared is None:
+            self._start_zygote()
+        else:
+            self._attach(*shared)
+
+    def shared(self) -> tuple[str, dict[str, Any]] | None:
+        """What another process of this check needs to fork its workers from this runtime's zygote (None where
+        there is none to share): its socket path and what the target is."""
+        if self.zygote is None or not self.forking:
+            return None
+        return os.path.join(self.directory, "zygote.socket"), self.info
+
+    def _attach(self, path: str, info: dict[str, Any]) -> None:
+        """Fork workers from another runtime's zygote (of the process that started this one), over a connection of
+        this runtime's own."""
+        control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        control.connect(path)
+        self.control, self.info = control, info
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, _shutdown, self.directory, [None, control])
 
     # --- processes ---------------------------------------------------------------------------------------------
 
     def _environment(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": _python_path(), "PYTHONFAULTHANDLER": "1"}
+        """The workers' environment: this one's, the import path of this process, and thread pools that wait
+        without spinning (OpenMP's idle threads would spin on the core this process needs next); with ``threads``,
+        that many threads per pool, unless the environment says otherwise."""
+        env = {**os.environ, "PYTHONPATH": _python_path(), "PYTHONFAULTHANDLER": "1"}
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if self.threads is not None:
+            for name in THREAD_VARIABLES:
+                env.setdefault(name, str(self.threads))
+        return env
 
     def _log(self, name: str) -> str:
         return os.path.join(self.directory, name)
@@ -237,7 +264,8 @@ class Runtime:
         log = open(self._log("zygote.log"), "ab")
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "oracle.check.worker", self.target, "--fd", str(theirs.fileno()), "--zygote"],
+                [sys.executable, "-m", "oracle.check.worker", self.target, "--fd", str(theirs.fileno()), "--zygote",
+                 "--listen", os.path.join(self.directory, "zygote.socket")],
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True, env=self._environment())
         finally:
@@ -353,7 +381,7 @@ class Runtime:
         started = _now()
         try:
             send(worker.channel, ("call", call_id, function, packed, options))
-            ready, _, _ = select.select([worker.channel], [], [], limit)
+            ready = _answered(worker.channel, limit)
             if not ready:
                 _kill(worker, where_first=True)
                 self._status(worker)
@@ -408,12 +436,29 @@ class Runtime:
 
     def describe(self) -> str:
         mode = "forked from a process that imported it once" if self.forking else "each started anew"
-        return f"every call in a worker process ({mode}); time limit {self.limit.describe()}"
+        threads = f", {self.threads} thread{'s' if self.threads != 1 else ''} each" if self.threads else ""
+        return f"every call in a worker process ({mode}{threads}); time limit {self.limit.describe()}"
 
     def close(self) -> None:
         if self.worker is not None:
             self._end(self.worker)
         self._finalizer()
+
+
+SPIN = 0.0003
+"""Seconds to poll for a worker's answer before sleeping on it: most calls answer within this, and a process woken
+from sleep on a virtual machine takes tens of microseconds to run again, every call."""
+
+
+def _answered(channel: socket.socket, limit: float) -> bool:
+    """Whether ``channel`` has an answer within ``limit`` seconds: polled for `SPIN` seconds, then waited on."""
+    import time
+
+    end = time.perf_counter() + min(SPIN, limit)
+    while time.perf_counter() < end:
+        if select.select([channel], [], [], 0)[0]:
+            return True
+    return bool(select.select([channel], [], [], max(limit - SPIN, 0.0))[0])
 
 
 def _last_lines(output: str, count: int = 12) -> str:
@@ -462,6 +507,38 @@ def _shutdown(directory: str, held: list[Any]) -> None:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+_RUNTIMES: weakref.WeakSet = weakref.WeakSet()
+
+
+def _forget_runtimes() -> None:
+    """In a child forked from this process: the runtimes it inherited are the parent's to end, not the child's."""
+    for runtime in list(_RUNTIMES):
+        runtime._finalizer.detach()
+        runtime.worker = None
+
+
+os.register_at_fork(after_in_child=_forget_runtimes)
+
+
+def _thread_count() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return -1
+
+
+_BASELINE_THREADS = _thread_count()  # numpy (imported above) has started its BLAS pool by now
+
+
+def fork_is_safe() -> bool:
+    """Whether this process may fork a child that computes: on Linux, with no more threads than it had once numpy
+    was imported (numpy's BLAS pool restarts around a fork; an OpenMP pool that has run does not)."""
+    import threading
+
+    return (sys.platform.startswith("linux") and _BASELINE_THREADS is not None
+            and _thread_count() <= _BASELINE_THREADS and threading.active_count() == 1)
+
+
 class RemoteFunction:
     """One of the variant's functions, called in the runtime's worker."""
 
@@ -472,10 +549,14 @@ class RemoteFunction:
         return self.runtime.call(self.__name__, args, options)
 
 
-def load_isolated(target: str, *, timeout: float | None = None) -> Variant:
-    """``package.module`` or ``package.module:attribute`` as a `Variant` whose every call runs in a worker process;
-    `VariantError` (one line) when it cannot be imported, exits, crashes or hangs while it is."""
-    runtime = Runtime(target, timeout=timeout)
+def load_isolated(target: str, *, timeout: float | None = None, threads: int | None = None,
+                  shared: tuple[str, dict[str, Any]] | None = None) -> Variant:
+    """``package.module`` or ``package.module:attribute`` as a `Variant` whose every call runs in a worker process
+    (with ``threads``, that many threads in each of its libraries' pools; with ``shared``, a `Runtime.shared` of
+    another process of the check, forked from its zygote); `VariantError` (one line) when it cannot be imported,
+    exits, crashes or hangs while it is."""
+    runtime = Runtime(target, timeout=timeout, threads=threads, shared=shared)
     info = runtime.info
     functions = {name: RemoteFunction(runtime, name) for name in info["functions"]}
-    return Variant(info["name"], info["support"], functions, info["origin"], runtime=runtime)
+    return Variant(info["name"], info["support"], functions, info["origin"], runtime=runtime,
+                   upstream=info.get("upstream"))

@@ -36,7 +36,9 @@ class Plan:
     """What a check runs, in a form another process can rebuild it from: the TARGET (None for an object that lives
     in this process only), whether its calls run in worker processes, its declared ``support`` (as checked: a
     test may narrow it), the time limit of a call, the reference, the budget, the seed, a Hypothesis profile, the
-    example database (a directory or Redis spec, or a database object) and the key it files examples under."""
+    example database (a directory or Redis spec, or a database object) and the key it files examples under; and
+    the threads each worker's libraries compute on (None: their own choice), a share of the cores where several
+    processes run at once; ``shared``, the zygote runner processes fork their workers from (`Runtime.shared`)."""
 
     target: str | None
     isolate: bool
@@ -48,6 +50,8 @@ class Plan:
     profile: str | None = None
     database: Any = None
     database_key: str = ""
+    threads: int | None = None
+    shared: tuple[str, dict[str, Any]] | None = None
 
     def variant(self) -> Variant:
         """The variant as this plan checks it, loaded in this process (its calls in workers when isolated)."""
@@ -56,7 +60,7 @@ class Plan:
         if self.isolate:
             from oracle.check.isolation import load_isolated
 
-            loaded = load_isolated(self.target, timeout=self.timeout)
+            loaded = load_isolated(self.target, timeout=self.timeout, threads=self.threads, shared=self.shared)
         else:
             loaded = load(self.target)
         return dataclasses.replace(loaded, support=self.support)
@@ -160,6 +164,7 @@ def _on_interrupt(signum: int, frame: Any) -> None:
 def _start_runner(plan: Plan) -> None:
     """A runner process: its own reference, its own variant; Ctrl-C interrupts a task, never the idle runner."""
     signal.signal(signal.SIGINT, _on_interrupt)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: its idle threads sleep
     try:
         import torch
 
@@ -175,6 +180,17 @@ def _run_in_runner(name: str) -> Outcome:
         return run_task(name, _RUNNER["variant"], _RUNNER["reference"], _RUNNER["plan"])
     finally:
         _RUNNER["busy"] = False
+
+
+def _context() -> Any:
+    """How runner processes start: forked from this one where that is safe (Linux, and no thread pool but numpy's
+    running here: torch's OpenMP pool, once started, does not survive a fork), so they start with everything this
+    process imported; else spawned."""
+    from oracle.check.isolation import fork_is_safe
+
+    if fork_is_safe():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def can_share(plan: Plan) -> bool:
@@ -216,7 +232,7 @@ class Tasks:
                 tick = self.on_example(name) if self.on_example else None
                 yield index, run_task(name, self.variant, self.reference, self.plan, tick)
             return
-        self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+        self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=_context(),
                                             initializer=_start_runner, initargs=(self.plan,))
         self.futures = {self.executor.submit(_run_in_runner, name): i for i, name in enumerate(self.names)}
         pending = set(self.futures)

@@ -40,6 +40,7 @@ class Report:
     max_examples: int
     outcomes: list[Outcome] = field(default_factory=list)
     reproducers: dict[str, Path] = field(default_factory=dict)
+    upstream: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
     database: bool = False
     tasks: list[str] = field(default_factory=list)
@@ -131,6 +132,10 @@ class Report:
         lines = []
         for group in self.groups():
             lines += ["", *failure_block(group, self.reproducers.get(group[0].name))]
+            if group[0].name in self.upstream and self.variant.upstream is not None:
+                library = self.variant.upstream["library"]
+                lines.append(f"  upstream reproducer ({library} and numpy only): python "
+                             f"{_shown(self.upstream[group[0].name])}")
         failed = [o.name for o in self.outcomes if o.verdict == "failed"]
         lines.append("")
         if not failed:

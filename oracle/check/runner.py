@@ -296,17 +296,29 @@ def _judge_again(prop: Property, variant: Variant, outcome: Outcome, reference: 
         outcome.history = said
 
 
+REPEATS = 100
+"""How many times a dying call is made again in one fresh worker, where the calls before it do not make it die: a
+heap corruption often kills the process only some calls later."""
+
+
 def death_history(runtime: Any, calls: Sequence[Any], budget: int = 48) -> tuple[list[Any] | None, str]:
     """The fewest of ``calls`` (the dying call last) that still end a fresh worker, by delta debugging over the calls
-    before the last one; with what a report says of them. None where the calls do not end a fresh worker again (a
-    crash that depends on more than these calls, or on chance)."""
+    before the last one; or, where they do not, the dying call made again and again in one worker until it dies;
+    with what a report says of them. None where nothing ends a fresh worker again (a crash that depends on more
+    than these calls, or on chance)."""
     calls = list(calls)
     if not calls:
         return None, "it did not die again when run alone in a fresh worker"
     last, before = calls[-1], calls[:-1]
     if runtime.replay([*before, last]) is None:
-        return None, (f"it did not die again in a fresh worker, alone or after the {len(before)} calls that ran "
-                      "before it there: it depends on more than these calls, or on chance")
+        for count in (REPEATS,):
+            died = runtime.replay([last] * count)
+            if died is not None:
+                made = len(died.calls)
+                return [last] * made, (f"it did not die alone in a fresh worker, but does when made again and again "
+                                       f"in one (call {made}): what an earlier call corrupts shows later")
+        return None, (f"it did not die again in a fresh worker, alone, after the {len(before)} calls that ran "
+                      f"before it there, or made {REPEATS} times: it depends on more than these calls, or on chance")
     parts = 2
     while len(before) >= 1 and budget > 0:
         size = math.ceil(len(before) / parts)

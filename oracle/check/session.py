@@ -16,16 +16,18 @@ import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from oracle.check import reproducer
-from oracle.check.jobs import EXTRA_TASKS, PROPERTY, Plan, Tasks, can_share, task_names
+from oracle.check import reproducer, upstream
+from oracle.check.jobs import EXTRA_TASKS, PROPERTY, Plan, Tasks, can_share, default_jobs, task_names
 from oracle.check.report import Report, same_case, verdict_line
 from oracle.check.runner import Interrupted, Outcome
 from oracle.properties import PROPERTIES
 from oracle.properties.compare import Mismatch
+from oracle.reference.torch_reference import one_thread
 from oracle.reference.truth import get_reference
 from oracle.targets.variant import Variant, from_object, load
 
@@ -89,8 +91,8 @@ def _attributed(outcome: Outcome, earlier: list[Outcome], variant: Variant, refe
     return outcome
 
 
-def _prepare(variant: Any, target: str | None, isolate: bool | None, timeout: float | None
-             ) -> tuple[Variant, str | None, bool]:
+def _prepare(variant: Any, target: str | None, isolate: bool | None, timeout: float | None,
+             threads: int | None = None) -> tuple[Variant, str | None, bool]:
     """The variant to check, the import string that names it (None for an object of this process alone), and
     whether it can be rebuilt from that string in another process. Import strings are isolated unless
     ``isolate`` is False; objects run in this process unless ``isolate`` is True and they have an import string."""
@@ -98,20 +100,20 @@ def _prepare(variant: Any, target: str | None, isolate: bool | None, timeout: fl
 
     if isinstance(variant, str):
         target = target or variant
-        loaded = load_isolated(variant, timeout=timeout) if isolate is not False else load(variant)
+        loaded = load_isolated(variant, timeout=timeout, threads=threads) if isolate is not False else load(variant)
         return loaded, target, True
     if isinstance(variant, Variant):
         name = target or variant.origin.target
         if variant.runtime is not None:
             return variant, name, name is not None
         if isolate and name:
-            isolated = load_isolated(name, timeout=timeout)
+            isolated = load_isolated(name, timeout=timeout, threads=threads)
             return dataclasses.replace(isolated, name=variant.name, support=variant.support), name, True
         return variant, name, False
     checked = from_object(variant, target, target=target)
     name = target or checked.origin.target or (variant.__name__ if isinstance(variant, ModuleType) else None)
     if isolate and name:
-        isolated = load_isolated(name, timeout=timeout)
+        isolated = load_isolated(name, timeout=timeout, threads=threads)
         return dataclasses.replace(isolated, support=checked.support), name, True
     return checked, name, False
 
@@ -155,7 +157,8 @@ def check_variant(
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout must be a number of seconds > 0, or None; got timeout={timeout!r}")
     owned = isinstance(variant, str)
-    checked, target, rebuildable = _prepare(variant, target, isolate, timeout)
+    threads = max(1, default_jobs() // jobs) if jobs > 1 else None
+    checked, target, rebuildable = _prepare(variant, target, isolate, timeout, threads)
     if database is not None:
         seed = None  # Hypothesis keeps and replays examples only for a search it seeds itself
     ref = get_reference(reference)
@@ -163,6 +166,9 @@ def check_variant(
                 max_examples, seed, profile, database, target or checked.name)
     if jobs > 1 and not can_share(plan):
         jobs = 1
+    if jobs > 1:  # the runners' workers share the cores (each computes on its share) and this process's zygote
+        shared = checked.runtime.shared() if checked.runtime is not None else None
+        plan = dataclasses.replace(plan, threads=threads or max(1, default_jobs() // jobs), shared=shared)
     names = task_names(checked, only)
     report = Report(checked, ref.name, seed, max_examples, database=database is not None, tasks=names,
                     isolation=checked.runtime.describe() if checked.runtime is not None else None)
@@ -190,7 +196,9 @@ def check_variant(
     start = time.perf_counter()
     tasks = Tasks(plan, names, jobs, checked, ref, ticker)
     finished: dict[int, Outcome] = {}
+    threads = one_thread() if checked.runtime is not None else nullcontext()
     try:
+        threads.__enter__()
         for index, result in tasks:
             if isinstance(result, BaseException):
                 raise result
@@ -208,6 +216,7 @@ def check_variant(
                 echo(line)
         raise
     finally:
+        threads.__exit__(None, None, None)
         if progress is not None:
             progress("")
         tasks.close()
@@ -220,9 +229,15 @@ def check_variant(
             first = group[0]
             if first.case is None:
                 continue
+            names = [o.name for o in group]
             report.reproducers[first.name] = reproducer.write(
-                folder, checked.origin, target, [o.name for o in group], first.case, ref.name,
+                folder, checked.origin, target, names, first.case, ref.name,
                 first.failure.step if first.failure is not None else None, calls=first.calls)
+            shown = next((o for o in group if upstream.kind(o) is not None), None)
+            if checked.upstream is not None and shown is not None:
+                found = upstream.write(folder, checked, shown, names, target)
+                if found is not None:
+                    report.upstream[first.name] = found
     return report
 
 

@@ -12,7 +12,6 @@ caller's array, so a variant that modifies its input in the worker modifies it f
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,17 +22,38 @@ except ImportError:  # numpy < 2
     from numpy import byte_bounds  # type: ignore[attr-defined,no-redef]
 
 
-@dataclass(frozen=True)
 class Packed:
     """An array's memory: the bytes it spans, and its ``dtype``, ``shape``, ``strides``, the ``offset`` of its first
-    element in ``memory`` and whether it is writeable."""
+    element in ``memory`` and whether it is writeable. (A class with slots that pickles as a tuple: thousands cross
+    between processes in a check.)"""
 
-    memory: bytes
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    strides: tuple[int, ...]
-    offset: int
-    writeable: bool
+    __slots__ = ("dtype", "memory", "offset", "shape", "strides", "writeable")
+
+    def __init__(self, memory: bytes, dtype: np.dtype, shape: tuple[int, ...], strides: tuple[int, ...],
+                 offset: int, writeable: bool) -> None:
+        self.memory, self.dtype, self.shape, self.strides, self.offset, self.writeable = (
+            memory, dtype, shape, strides, offset, writeable)
+
+    def __reduce__(self):
+        return _packed, (self.memory, self.dtype.name, self.shape, self.strides, self.offset, self.writeable)
+
+
+_DTYPES: dict[str, np.dtype] = {}
+
+
+def _packed(memory: bytes, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...], offset: int,
+            writeable: bool) -> Packed:
+    """A `Packed` from its pickled fields (the dtype by name: a dtype object costs more to unpickle than the rest)."""
+    found = _DTYPES.get(dtype)
+    if found is None:
+        if dtype == "bfloat16":
+            import ml_dtypes
+
+            found = np.dtype(ml_dtypes.bfloat16)
+        else:
+            found = np.dtype(dtype)
+        _DTYPES[dtype] = found
+    return Packed(memory, found, shape, strides, offset, writeable)
 
 
 def _span(a: np.ndarray) -> tuple[int, int]:
@@ -46,9 +66,21 @@ def pack(value: Any) -> Any:
     """A `Packed` for a numeric array of any layout; anything else (None, an int, a list, an object array) as it is."""
     if not isinstance(value, np.ndarray) or value.dtype.hasobject or value.size == 0:
         return value
+    if value.flags.c_contiguous and value.flags.writeable and value.strides == _c_strides(value):
+        return Packed(value.tobytes(), value.dtype, value.shape, value.strides, 0, True)
     low, size = _span(value)
     return Packed(ctypes.string_at(low, size), value.dtype, value.shape, value.strides, value.ctypes.data - low,
                   bool(value.flags.writeable))
+
+
+def _c_strides(a: np.ndarray) -> tuple[int, ...]:
+    """The strides of a C-ordered array of ``a``'s shape (numpy calls an array with odd strides on size-1 axes
+    C-contiguous too: those take the general path)."""
+    strides, step = [], a.itemsize
+    for n in reversed(a.shape):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
 
 
 def unpack(value: Any) -> Any:

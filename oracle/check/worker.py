@@ -37,8 +37,9 @@ from oracle.check.transfer import changed, unpack
 from oracle.targets.variant import innermost_frame
 
 HEADER = struct.Struct("!Q")
-HELD_CALLS = 16
-"""How many calls' results a worker keeps watching for changes made by later calls."""
+HELD_CALLS = 4
+"""How many calls' results a worker keeps watching for changes made by later calls (the fresh-results properties
+compare a first call's results after the calls that follow it: a forward and a backward pass)."""
 SIMPLE_ERRORS = (ValueError, TypeError, NotImplementedError, RuntimeError, ArithmeticError, LookupError,
                  AssertionError, MemoryError, RecursionError, SystemError)
 """Exception bases whose instances share one memory layout: an exception the variant raised is rebuilt in the
@@ -138,7 +139,7 @@ class Served:
         seconds = time.perf_counter() - start
         results = _arrays(value)
         aliases = [(i, j) for i, r in enumerate(results) for j, a in enumerate(args)
-                   if isinstance(a, np.ndarray) and np.shares_memory(r, a)]
+                   if isinstance(a, np.ndarray) and np.may_share_memory(r, a) and np.shares_memory(r, a)]
         earlier = self._changed_earlier()
         self.held.append((call_id, [(r, r.tobytes()) for r in results]))
         return ("returned", call_id, encode(value), self._written(args, packed), aliases, earlier, seconds)
@@ -147,7 +148,7 @@ class Served:
     def _written(args: list[Any], packed: list[Any]) -> dict[int, bytes]:
         written = {}
         for i, (a, p) in enumerate(zip(args, packed)):
-            if isinstance(a, np.ndarray):
+            if isinstance(a, np.ndarray) and a.flags.writeable:  # a read-only one cannot have been written
                 now = changed(a, p)
                 if now is not None:
                     written[i] = now
@@ -167,11 +168,25 @@ class Served:
         return found
 
 
+SPIN = 0.0003
+"""Seconds a worker polls for the next call before sleeping on it (a call often follows the last one at once, and a
+process woken from sleep on a virtual machine takes tens of microseconds to run again)."""
+
+
+def _spin(channel: socket.socket) -> None:
+    import select
+
+    end = time.perf_counter() + SPIN
+    while time.perf_counter() < end and not select.select([channel], [], [], 0)[0]:
+        pass
+
+
 def serve(channel: socket.socket, variant: Any) -> None:
     """Answer calls on ``channel`` until it closes."""
     served = Served(variant)
     while True:
         try:
+            _spin(channel)
             message = receive(channel)
         except EOFError:
             return
@@ -191,8 +206,8 @@ def _quiet(log_path: str) -> None:
     os.close(log)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-    faulthandler.enable(file=sys.stderr, all_threads=False)
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=False)  # where a hung call is, when asked
+    faulthandler.enable(file=sys.stderr, all_threads=True)
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # where a hung call is, when asked
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -213,7 +228,7 @@ def _load(target: str, say) -> Any:
         say(("refused", f"cannot load {target!r}: {type(error).__name__}: {error}"))
         return None
     say(("ready", {"name": variant.name, "support": variant.support, "functions": sorted(variant.functions),
-                   "origin": variant.origin, "pid": os.getpid()}))
+                   "origin": variant.origin, "upstream": variant.upstream, "pid": os.getpid()}))
     return variant
 
 
@@ -226,56 +241,78 @@ def _threads() -> int:
         return threading.active_count()
 
 
-def zygote(target: str, channel: socket.socket) -> None:
+def zygote(target: str, channel: socket.socket, listen: str | None = None) -> None:
     """Import ``target`` once, then fork a worker for each socket handed over, and say how each one ended.
 
-    ``channel`` is a packet socket: one pickled message a packet, each way. Requests: ``("fork", log)`` with the
-    worker's socket attached; ``("status", pid)``, the wait status of a worker that ended.
+    ``channel`` is a packet socket to the process that started this one: one pickled message a packet, each way.
+    Requests: ``("fork", log)`` with the worker's socket attached; ``("status", pid)``, the wait status of a worker
+    that ended. With ``listen``, other processes of the same check (runners of parallel jobs) connect to that path
+    and make the same requests on connections of their own. It ends when ``channel`` closes.
     """
+    import select
 
-    def say(message: Any) -> None:
-        channel.send(pickle.dumps(message))
+    def say(where: socket.socket, message: Any) -> None:
+        where.send(pickle.dumps(message))
 
     baseline = _threads()  # numpy's BLAS pool, which forks safely (it shuts down and restarts around a fork)
-    variant = _load(target, say)
+    variant = _load(target, lambda message: say(channel, message))
     if variant is None:
         return
+    import gc
+
+    gc.freeze()  # the workers share the imported modules' pages: a collection in one would copy them all
+    listener = None
+    if listen:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(listen)
+        listener.listen(64)
+    channels = [channel]
     ended: dict[int, int] = {}
     while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(channel, 1 << 16, 4)
-        except OSError:
-            return
-        if not message:
-            return
-        request = pickle.loads(message)
-        if request[0] == "fork":
-            _reap(ended)
-            threads = _threads()
-            if threads > baseline or not fds:
-                for fd in fds:
-                    os.close(fd)
-                say(("cannot fork", threads))
+        readable = select.select(channels + ([listener] if listener else []), [], [])[0]
+        for ready in readable:
+            if ready is listener:
+                channels.append(listener.accept()[0])
                 continue
-            pid = os.fork()
-            if pid == 0:  # the worker
-                channel.close()
-                _quiet(request[1])
-                worker = socket.socket(fileno=fds[0])
-                try:
-                    serve(worker, variant)
-                finally:
-                    os._exit(0)
-            os.close(fds[0])
-            say(("forked", pid))
-        elif request[0] == "status":
-            pid = request[1]
-            if pid not in ended:
-                try:
-                    ended[pid] = os.waitpid(pid, 0)[1]
-                except ChildProcessError:
-                    ended[pid] = None  # type: ignore[assignment]
-            say(("status", pid, ended.pop(pid)))
+            try:
+                message, fds, _, _ = socket.recv_fds(ready, 1 << 16, 4)
+            except OSError:
+                message, fds = b"", []
+            if not message:
+                if ready is channel:
+                    return
+                channels.remove(ready)
+                ready.close()
+                continue
+            request = pickle.loads(message)
+            if request[0] == "fork":
+                _reap(ended)
+                threads = _threads()
+                if threads > baseline or not fds:
+                    for fd in fds:
+                        os.close(fd)
+                    say(ready, ("cannot fork", threads))
+                    continue
+                pid = os.fork()
+                if pid == 0:  # the worker
+                    for other in [*channels, *([listener] if listener else [])]:
+                        other.close()
+                    _quiet(request[1])
+                    worker = socket.socket(fileno=fds[0])
+                    try:
+                        serve(worker, variant)
+                    finally:
+                        os._exit(0)
+                os.close(fds[0])
+                say(ready, ("forked", pid))
+            elif request[0] == "status":
+                pid = request[1]
+                if pid not in ended:
+                    try:
+                        ended[pid] = os.waitpid(pid, 0)[1]
+                    except ChildProcessError:
+                        ended[pid] = None  # type: ignore[assignment]
+                say(ready, ("status", pid, ended.pop(pid)))
 
 
 def _reap(ended: dict[int, int]) -> None:
@@ -296,11 +333,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True, help="the socket to the caller")
     parser.add_argument("--zygote", action="store_true", help="fork a worker per request instead of serving")
     parser.add_argument("--log", help="where a serving worker writes what the variant prints")
+    parser.add_argument("--listen", help="with --zygote: a socket path other processes connect to")
     args = parser.parse_args(argv)
     channel = socket.socket(fileno=args.fd)
     if args.zygote:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        zygote(args.target, channel)
+        zygote(args.target, channel, args.listen)
         return
     _quiet(args.log or os.devnull)
     variant = _load(args.target, lambda message: send(channel, message))

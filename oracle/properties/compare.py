@@ -37,6 +37,7 @@ class Mismatch(AssertionError):
         self.case: Any = None
         self.step: int | None = None
         self.alone = False  # a layout or history property's failure that the plain call shows too
+        self.arranged: tuple[str, tuple[str, ...]] | None = None  # memory layouts: the layout, and of which arguments
 
     def __reduce__(self):
         return _rebuilt, (self.line, self.name, self.stage, self.__dict__)

@@ -50,6 +50,7 @@ def memory_layouts(variant: Variant, case: ConvCase, reference: Any) -> None:
             try:
                 _check(variant, case, function, expected, layout.arrange, f"with {every} each as {layout.words}")
             except Mismatch as failure:
+                failure.arranged = (layout.name, tuple(every.split(", ")))
                 _fresh(variant)
                 try:
                     _check(variant, case, function, expected, None, "with contiguous arguments")
@@ -84,6 +85,7 @@ def _narrowed(variant: Variant, case: ConvCase, function: str, expected: Truth, 
         try:
             _check(variant, case, function, expected, _only(layout, position), f"with {name} alone as {layout.words}")
         except Mismatch as failure:
+            failure.arranged = (layout.name, (name,))
             return failure
     return None
 

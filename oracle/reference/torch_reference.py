@@ -7,6 +7,8 @@ the padding is resolved first (SAME_UPPER for ``'same'``, see `oracle.geometry`)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +20,23 @@ class TorchGrads(NamedTuple):
     dx: np.ndarray
     dw: np.ndarray
     db: np.ndarray
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """PyTorch computes on one thread meanwhile (its setting restored after): the reference's convolutions are
+    small, and where the variant runs in another process, torch's idle threads would spin on the core it needs."""
+    if not available():
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def available() -> bool:

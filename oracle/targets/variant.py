@@ -183,6 +183,8 @@ class Variant:
 
     ``runtime`` is None for a variant called in this process; for one isolated in worker processes
     (`oracle.check.isolation`), the object that runs them, and its ``functions`` send each call there.
+    ``upstream`` is what a reproducer for the library's maintainers needs, where the variant says it
+    (``conv_oracle_upstream``, see `upstream_recipe`); None otherwise.
     """
 
     name: str
@@ -190,6 +192,7 @@ class Variant:
     functions: dict[str, Callable[..., Any]]
     origin: Origin = Origin()
     runtime: Any = None
+    upstream: dict[str, Any] | None = None
 
     def offers(self, function: str) -> bool:
         return function in self.functions
@@ -313,7 +316,22 @@ def from_object(obj: object, name: str | None = None, *, target: str | None = No
             if not callable(found):
                 raise VariantError(f"{name}.{function} must be callable; got {type(found).__name__}")
             functions[function] = found
-    return Variant(name, support, functions, _origin(obj, target))
+    return Variant(name, support, functions, _origin(obj, target), upstream=upstream_recipe(obj))
+
+
+def upstream_recipe(obj: object) -> dict[str, Any] | None:
+    """A variant's ``conv_oracle_upstream`` with its functions as source text: ``library``, ``version``,
+    ``imports`` (source), ``source`` (the functions that make the library's call, which need that library and numpy
+    alone) and ``calls`` (for each of the contract's functions, the name of the function that makes it and the
+    keyword arguments it takes besides the case's own). None where the variant has none."""
+    import inspect
+
+    declared = getattr(obj, "conv_oracle_upstream", None)
+    if declared is None:
+        return None
+    source = "\n\n".join(inspect.getsource(f).rstrip() for f in declared.get("functions", ()))
+    return {"library": declared["library"], "version": declared.get("version", ""),
+            "imports": declared.get("imports", ""), "source": source, "calls": dict(declared.get("calls", {}))}
 
 
 def load(target: str) -> Variant:
