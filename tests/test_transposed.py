@@ -197,7 +197,8 @@ def test_transposed_properties_apply_only_where_the_variant_offers_them():
 
     names = {p.name for p in PROPERTIES if p.transposed}
     assert names == {"transposed forward", "transposed backward", "transposed adjoint", "transposed contract",
-                     "transposed memory layouts", "transposed NaN propagation", "transposed inf propagation"}
+                     "transposed memory layouts", "transposed call history", "transposed NaN propagation",
+                     "transposed inf propagation"}
     assert not any(applicable(p, from_object(plain)) for p in PROPERTIES if p.transposed)
     declared_off = type("Off", (), {"conv2d": staticmethod(vectorized.conv2d),
                                     "conv_transpose2d": staticmethod(vectorized.conv_transpose2d),

@@ -436,8 +436,7 @@ class Runtime:
 
     def describe(self) -> str:
         mode = "forked from a process that imported it once" if self.forking else "each started anew"
-        threads = f", {self.threads} thread{'s' if self.threads != 1 else ''} each" if self.threads else ""
-        return f"every call in a worker process ({mode}{threads}); time limit {self.limit.describe()}"
+        return f"every call in a worker process ({mode}); time limit {self.limit.describe()}"
 
     def close(self) -> None:
         if self.worker is not None:

@@ -146,6 +146,7 @@ def call_history(variant: Variant, case: ConvCase, reference: Any) -> None:
                 try:
                     _check(variant, each, function, expected, None, "(alone, in a fresh call)")
                 except Mismatch as alone:
+                    alone.case = each  # the call that fails, alone: no history to replay
                     raise _not_the_cause(alone, f"alone too, in a fresh call: not call {step + 1} of "
                                                 f"{len(sequence)}'s history") from None
                 failure.step, failure.case = step, each

@@ -25,6 +25,9 @@ computes a float64 call in float32. It declares what JAX does:
   every group's outputs at that position (XLA's float64 path; float32 and the half dtypes do not). That is JAX's
   behaviour, reported by the NaN and inf properties; nothing is declared to hide it.
 
+The library calls are the functions ``jax_*`` below, which use JAX and numpy alone: the adapter calls them, and a
+finding's upstream reproducer (`oracle.check.upstream`) copies them verbatim.
+
 The transposed operation is ``jax.lax.conv_transpose`` with ``transpose_kernel=True`` (the gradient of the
 convolution with the same kernel, as Keras's ``Conv2DTranspose``): the contract's ``w (KH, KW, C_out // groups,
 C_in)`` is the convolution's HWIO kernel, read as it is. Its explicit padding pads the stride-dilated input, so the
@@ -37,14 +40,9 @@ group at a time, the float64 depthwise spread above cannot show in it).
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax import lax
-
-from oracle.geometry import TransposedGeometry, as_pair
 
 jax.config.update("jax_enable_x64", True)
 
@@ -54,26 +52,32 @@ DIMENSION_NUMBERS = ("NHWC", "HWIO", "NHWC")
 conv_oracle_support = {"validates": False}
 
 
-def _padding(padding: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
+def jax_pair(value):
+    return (int(value), int(value)) if np.ndim(value) == 0 else (int(value[0]), int(value[1]))
+
+
+def jax_padding(padding):
     """The contract's padding forms as JAX takes them: ``'VALID'``, ``'SAME'``, or ``((pt, pb), (pl, pr))``."""
     if isinstance(padding, str):
         return padding.upper()
     if np.ndim(padding) == 0:
         return ((int(padding), int(padding)),) * 2
     if np.ndim(padding) == 1:
-        return tuple((int(p), int(p)) for p in padding)  # type: ignore[return-value]
-    return tuple((int(before), int(after)) for before, after in padding)  # type: ignore[return-value]
+        return tuple((int(p), int(p)) for p in padding)
+    return tuple((int(before), int(after)) for before, after in padding)
 
 
 @functools.lru_cache(maxsize=64)  # each holds its compiled shapes: bounded, as memory is
-def _compiled(stride: tuple[int, int], padding: str | tuple, dilation: tuple[int, int], groups: int):
-    """``(forward, backward)`` for these options, each compiled by ``jax.jit`` (once per shape and dtype).
+def jax_compiled(stride, padding, dilation, groups):
+    """``(forward, backward)`` of ``lax.conv_general_dilated`` for these options, each compiled by ``jax.jit``:
+    ``forward(x, w, b)`` sums in float32 at least (``preferred_element_type``), adds the bias there and rounds the
+    result once to the storage dtype; ``backward(dy, x, w)`` is ``jax.vjp`` of it at ``dy`` (with a zero bias)."""
+    import jax.numpy as jnp
+    from jax import lax
 
-    ``forward(x, w, b)``: the convolution summed in float32 at least (``preferred_element_type``), the bias added
-    there, the result rounded once to the storage dtype. ``backward(dy, x, w)``: ``jax.vjp`` of it at ``dy``.
-    """
     options = {"window_strides": stride, "padding": padding if isinstance(padding, str) else list(padding),
-               "rhs_dilation": dilation, "dimension_numbers": DIMENSION_NUMBERS, "feature_group_count": groups}
+               "rhs_dilation": dilation, "dimension_numbers": ("NHWC", "HWIO", "NHWC"),
+               "feature_group_count": groups}
 
     def forward(x, w, b):
         sums = jnp.promote_types(x.dtype, jnp.float32)
@@ -87,21 +91,36 @@ def _compiled(stride: tuple[int, int], padding: str | tuple, dilation: tuple[int
     return jax.jit(forward), jax.jit(backward)
 
 
-def _functions(stride: Any, padding: Any, dilation: Any, groups: int):
-    return _compiled(as_pair(stride), _padding(padding), as_pair(dilation), int(groups))
+def jax_array(a, dtype):
+    """A numpy array as a JAX array of storage ``dtype`` (bfloat16 from float32 values, exactly)."""
+    import jax.numpy as jnp
+
+    return None if a is None else jnp.asarray(a, dtype={"bfloat16": jnp.bfloat16}.get(dtype, dtype))
+
+
+def jax_conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, dtype="float32", backward_of=None):
+    """``y`` of ``lax.conv_general_dilated`` (NHWC, HWIO) as float64 numpy; with ``backward_of=dy``,
+    ``(dx, dw, db)`` by ``jax.vjp``."""
+    forward, backward = jax_compiled(jax_pair(stride), jax_padding(padding), jax_pair(dilation), int(groups))
+    if backward_of is None:
+        return np.asarray(forward(jax_array(x, dtype), jax_array(w, dtype), jax_array(b, dtype)), dtype=np.float64)
+    grads = backward(jax_array(backward_of, dtype), jax_array(x, dtype), jax_array(w, dtype))
+    return tuple(np.asarray(g, dtype=np.float64) for g in grads)
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_transposed(stride: tuple[int, int], padding: tuple, dilation: tuple[int, int], groups: int):
-    """``(forward, backward)`` of the transposed convolution for these options (``padding`` as the ``(low, high)``
-    pairs ``lax.conv_transpose`` takes), each compiled by ``jax.jit``."""
+def jax_compiled_transposed(stride, padding, dilation, groups):
+    """``(forward, backward)`` of ``lax.conv_transpose`` for these options (``padding`` as the ``(low, high)`` pairs
+    it takes), once per group (it takes no ``feature_group_count``), each compiled by ``jax.jit``."""
+    import jax.numpy as jnp
+    from jax import lax
 
     def forward(x, w, b):
         sums = jnp.promote_types(x.dtype, jnp.float32)
         c_in = x.shape[3] // groups
         parts = [lax.conv_transpose(x[..., g * c_in : (g + 1) * c_in], w[..., g * c_in : (g + 1) * c_in],
                                     strides=stride, padding=list(padding), rhs_dilation=dilation,
-                                    dimension_numbers=DIMENSION_NUMBERS, transpose_kernel=True,
+                                    dimension_numbers=("NHWC", "HWIO", "NHWC"), transpose_kernel=True,
                                     preferred_element_type=sums) for g in range(groups)]
         y = jnp.concatenate(parts, axis=3) if groups > 1 else parts[0]
         return (y if b is None else y + b.astype(sums)).astype(x.dtype)
@@ -113,41 +132,84 @@ def _compiled_transposed(stride: tuple[int, int], padding: tuple, dilation: tupl
     return jax.jit(forward), jax.jit(backward)
 
 
-def _transposed_functions(x_shape, w_shape, stride, padding, output_padding, dilation, groups):
-    g = TransposedGeometry.of(x_shape[1:3], w_shape[:2], stride=stride, padding=padding,
-                              output_padding=output_padding, dilation=dilation)
+def jax_conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                         dtype="float32", backward_of=None):
+    """``y`` of the transposed convolution by ``lax.conv_transpose`` (``x`` NHWC, ``w (KH, KW, C_out // groups,
+    C_in)``) as float64 numpy: the contract's crop of ``(H - 1)*s + d*(K - 1) + 1`` rows becomes JAX's padding of
+    the stride-dilated input, ``(d*(K - 1) - pt, d*(K - 1) - pb + op)`` per axis (``'same'``: ``H*s`` rows, the odd
+    row cropped at the bottom). With ``backward_of=dy``, ``(dx, dw, db)`` by ``jax.vjp``."""
+    stride, dilation, extra = jax_pair(stride), jax_pair(dilation), jax_pair(output_padding)
+    kernel, size = w.shape[:2], x.shape[1:3]
+    if isinstance(padding, str):
+        crops = [(0, 0), (0, 0)]
+        if padding == "same":  # the input gradient of conv2d(padding='same') on H*s rows
+            crops, extra = [], []
+            for n, s, d, k in zip(size, stride, dilation, kernel):
+                total = (n - 1) * s + d * (k - 1) + 1 - n * s
+                crops.append((max(total, 0) // 2, max(total, 0) - max(total, 0) // 2))
+                extra.append(max(-total, 0))
+    elif np.ndim(padding) == 0:
+        crops = [(int(padding), int(padding))] * 2
+    elif np.ndim(padding) == 1:
+        crops = [(int(p), int(p)) for p in padding]
+    else:
+        crops = [(int(a), int(b)) for a, b in padding]
     pads = tuple((d * (k - 1) - before, d * (k - 1) - after + op)
-                 for d, k, (before, after), op in zip(g.dilation, g.kernel, g.pads, g.output_padding))
-    return _compiled_transposed(g.stride, pads, g.dilation, int(groups))
+                 for d, k, (before, after), op in zip(dilation, kernel, crops, extra))
+    forward, backward = jax_compiled_transposed(stride, pads, dilation, int(groups))
+    if backward_of is None:
+        return np.asarray(forward(jax_array(x, dtype), jax_array(w, dtype), jax_array(b, dtype)), dtype=np.float64)
+    grads = backward(jax_array(backward_of, dtype), jax_array(x, dtype), jax_array(w, dtype))
+    return tuple(np.asarray(g, dtype=np.float64) for g in grads)
 
 
-def _numpy(a: jax.Array) -> np.ndarray:
-    """A JAX array as a numpy array of its own (writable, sharing no memory with JAX's buffer)."""
-    return np.array(a, copy=True)
+UPSTREAM_FUNCTIONS = (jax_pair, jax_padding, jax_compiled, jax_array, jax_conv2d, jax_compiled_transposed,
+                      jax_conv_transpose2d)
+"""The functions an upstream reproducer copies: they need JAX and numpy alone."""
+
+conv_oracle_upstream = {
+    "library": "jax", "version": jax.__version__, "imports": "import functools\n\nimport jax\n\n"
+                                                            "jax.config.update('jax_enable_x64', True)",
+    "functions": UPSTREAM_FUNCTIONS,
+    "calls": {"conv2d": ("jax_conv2d", {}), "conv2d_backward": ("jax_conv2d", {}),
+              "conv_transpose2d": ("jax_conv_transpose2d", {}),
+              "conv_transpose2d_backward": ("jax_conv_transpose2d", {})},
+}
+
+
+def _plain(a: np.ndarray | None) -> np.ndarray | None:
+    """An array as the library functions take it: bfloat16 (``ml_dtypes``) as float32 values, exactly."""
+    return a if a is None or a.dtype.name != "bfloat16" else a.astype(np.float32)
+
+
+def _stored(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return np.ascontiguousarray(a).astype(dtype)
 
 
 def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     """``y (N, H_out, W_out, C_out)`` for NHWC ``x`` and HWIO ``w``; see CONTRACT.md for the contract."""
-    forward, _ = _functions(stride, padding, dilation, groups)
-    return _numpy(forward(jnp.asarray(x), jnp.asarray(w), None if b is None else jnp.asarray(b)))
+    y = jax_conv2d(_plain(x), _plain(w), _plain(b), stride=stride, padding=padding, dilation=dilation, groups=groups,
+                   dtype=x.dtype.name)
+    return _stored(y, x.dtype)
 
 
 def conv2d_backward(dy, x, w, *, stride=1, padding=0, dilation=1, groups=1):
     """``(dx, dw, db)`` by ``jax.vjp`` of the forward pass with a (zero) bias, at ``dy``."""
-    _, backward = _functions(stride, padding, dilation, groups)
-    dx, dw, db = backward(jnp.asarray(dy), jnp.asarray(x), jnp.asarray(w))
-    return _numpy(dx), _numpy(dw), _numpy(db)
+    grads = jax_conv2d(_plain(x), _plain(w), stride=stride, padding=padding, dilation=dilation, groups=groups,
+                       dtype=x.dtype.name, backward_of=_plain(dy))
+    return tuple(_stored(g, x.dtype) for g in grads)
 
 
 def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
     """``y (N, H_out, W_out, C_out)`` for NHWC ``x`` and ``w (KH, KW, C_out // groups, C_in)``, by
     ``lax.conv_transpose`` (once per group)."""
-    forward, _ = _transposed_functions(x.shape, w.shape, stride, padding, output_padding, dilation, groups)
-    return _numpy(forward(jnp.asarray(x), jnp.asarray(w), None if b is None else jnp.asarray(b)))
+    y = jax_conv_transpose2d(_plain(x), _plain(w), _plain(b), stride=stride, padding=padding,
+                             output_padding=output_padding, dilation=dilation, groups=groups, dtype=x.dtype.name)
+    return _stored(y, x.dtype)
 
 
 def conv_transpose2d_backward(dy, x, w, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
     """``(dx, dw, db)`` by ``jax.vjp`` of the transposed forward pass with a (zero) bias, at ``dy``."""
-    _, backward = _transposed_functions(x.shape, w.shape, stride, padding, output_padding, dilation, groups)
-    dx, dw, db = backward(jnp.asarray(dy), jnp.asarray(x), jnp.asarray(w))
-    return _numpy(dx), _numpy(dw), _numpy(db)
+    grads = jax_conv_transpose2d(_plain(x), _plain(w), stride=stride, padding=padding, output_padding=output_padding,
+                                 dilation=dilation, groups=groups, dtype=x.dtype.name, backward_of=_plain(dy))
+    return tuple(_stored(g, x.dtype) for g in grads)

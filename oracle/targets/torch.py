@@ -101,6 +101,8 @@ def torch_conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, dty
     ``w (C_out, C_in // groups, KH, KW)``) or ``"NHWC"`` (``x (N, H, W, C_in)``, ``w (KH, KW, C_in // groups,
     C_out)``, handed to torch as NCHW views). With ``backward_of=dy`` (in ``layout``): ``(dx, dw, db)`` by
     autograd instead."""
+    import warnings
+
     F = torch.nn.functional
     xt = torch_tensor(x, dtype, device)
     wt = torch_tensor(w, dtype, device)
@@ -113,7 +115,8 @@ def torch_conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, dty
     bt = torch.zeros(wt.shape[0], dtype=wt.dtype, device=device) if backward else torch_tensor(b, dtype, device)
     if backward:
         xt, wt, bt = xt.requires_grad_(), wt.requires_grad_(), bt.requires_grad_()
-    with torch.set_grad_enabled(backward):
+    with torch.set_grad_enabled(backward), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 'same' with an even kernel: torch warns that it pads a copy
         y = F.conv2d(xt if pad is None else F.pad(xt, pad), wt, bt, stride=stride, padding=own, dilation=dilation,
                      groups=groups)
         if not backward:
