@@ -153,13 +153,15 @@ class TransposedGeometry:
         return tuple(f - sum(p) + op for f, p, op in zip(self.full, self.pads, self.output_padding))
 
     @classmethod
-    def of(cls, size, kernel, *, stride=1, padding=0, output_padding=0, dilation=1) -> TransposedGeometry:
+    def of(cls, size, kernel, *, stride=1, padding=0, output_padding=0, dilation=1, same: str = "upper"
+           ) -> TransposedGeometry:
         """Resolve the options as the contract does (``'same'``: the input gradient of ``conv2d(padding='same')``
-        on ``H*sh`` rows, SAME_UPPER, so the odd row is cropped at the bottom)."""
+        on ``H*sh`` rows, SAME_UPPER, so the odd row is cropped at the bottom; with ``same="lower"``, SAME_LOWER's,
+        the odd row cropped at the top)."""
         stride, dilation, size, kernel = as_pair(stride), as_pair(dilation), tuple(size), tuple(kernel)
         if padding == "same":  # the input gradient of conv2d(padding='same') of an input of H*sh rows
             grown = tuple(n * s for n, s in zip(size, stride))
-            pads = resolve_pads("same", grown, kernel, stride, dilation)
+            pads = resolve_pads("same", grown, kernel, stride, dilation, "lower" if same == "lower" else "upper")
             cropped = cls(size, kernel, stride, dilation, pads, (0, 0)).out
             return cls(size, kernel, stride, dilation, pads, tuple(g - c for g, c in zip(grown, cropped)))
         pads = resolve_pads(padding, size, kernel, stride, dilation)

@@ -207,4 +207,97 @@ class NoDilation(Limited):
         return None
 
 
-LIMITS = [IntStride, Square, SameLower, SameInput, Symmetric, Tiling, NonEmpty, Unchecked, NoDilation]
+class BackwardWithoutDilation(Limited):
+    """TensorFlow's CPU gradients: the forward pass takes a dilation, the backward pass refuses one. Bug: the
+    forward pass dilates the rows only."""
+
+    conv_oracle_support: ClassVar[dict] = {**QUICK, "dilation": {"backward": False}}
+
+    def conv2d_backward(self, dy, x, w, **options):
+        if _pair(options.get("dilation", 1)) != (1, 1):
+            raise ValueError("Current CPU implementations do not yet support dilation rates larger than 1")
+        return super().conv2d_backward(dy, x, w, **options)
+
+    def options(self, x, w, options):
+        dh, _ = _pair(options.get("dilation", 1))
+        return {**options, "dilation": (dh, 1)} if self.bug and _pair(options.get("dilation", 1)) != (1, 1) \
+            else options
+
+
+class SameWithoutDilation(Limited):
+    """ONNX Runtime's auto_pad, PaddlePaddle's 'SAME': 'same' only without dilation. Bug: its 'same' puts the odd
+    pixel of padding first."""
+
+    conv_oracle_support: ClassVar[dict] = {**QUICK, "same_dilation": False}
+
+    def refuse(self, x, w, options):
+        if options.get("padding") == "same" and _pair(options.get("dilation", 1)) != (1, 1):
+            return f"'same' padding takes no dilation; got dilation={options['dilation']!r}"
+        return None
+
+    def options(self, x, w, options):
+        if options.get("padding") != "same" or not self.bug:
+            return options
+        g = _geometry(x, w, {**options, "padding": 0})
+        pads = tuple(same_lower_pads(n, k, s, d) for n, k, s, d in zip(g.size, g.kernel, g.stride, g.dilation))
+        return {**options, "padding": pads}
+
+
+class StrideOrDilation(Limited):
+    """Keras: never a stride and a dilation above 1 together. Bug: the column stride is dropped where the rows are
+    dilated."""
+
+    conv_oracle_support: ClassVar[dict] = {**QUICK, "stride_dilation": False}
+
+    def refuse(self, x, w, options):
+        if any(s > 1 and d > 1 for s, d in zip(_pair(options.get("stride", 1)), _pair(options.get("dilation", 1)))):
+            return "`strides > 1` not supported in conjunction with `dilation_rate > 1`"
+        return None
+
+    def conv2d(self, x, w, b=None, **options):
+        y = super().conv2d(x, w, b, **options)
+        if self.bug and _pair(options.get("stride", 1))[1] > 1:
+            y = y + 1  # a wrong path wherever the columns are strided
+        return y
+
+
+class AnyError(Limited):
+    """A framework that raises its own errors (RuntimeError, in its own words) for bad arguments: it declares
+    ``validates: "any error"``. Bug: groups that do not divide the channels give zeros instead of an error."""
+
+    conv_oracle_support: ClassVar[dict] = {**QUICK, "validates": "any error"}
+
+    def _refused(self, x, w, options):
+        try:
+            super()._refused(x, w, options)
+        except (ValueError, TypeError) as error:
+            groups = options.get("groups", 1)
+            if self.bug and "groups" in str(error) and isinstance(groups, int) and groups > 1:
+                raise _Garbage from None
+            raise RuntimeError(f"invalid argument: {error}") from None
+
+    def conv2d(self, x, w, b=None, **options):
+        try:
+            return super().conv2d(x, w, b, **options)
+        except _Garbage:
+            return np.zeros((1, 1, 1, 1), dtype=x.dtype)
+
+    def conv2d_backward(self, dy, x, w, **options):
+        try:
+            return super().conv2d_backward(dy, x, w, **options)
+        except _Garbage:
+            return vectorized.Conv2dGrads(np.zeros_like(x), np.zeros_like(w), np.zeros(1, dtype=x.dtype))
+
+
+class _Garbage(Exception):
+    """Where `AnyError`'s bug returns zeros instead of raising."""
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+LIMITS = [IntStride, Square, SameLower, SameInput, Symmetric, Tiling, NonEmpty, Unchecked, BackwardWithoutDilation,
+          SameWithoutDilation, StrideOrDilation, AnyError, NoDilation]
+"""Each limit; all but the last two have a bug that a search of every property catches (`AnyError`'s bug is in
+what it raises, for the bad-input table; `NoDilation` has none)."""

@@ -32,11 +32,20 @@ def test_declared_limit_passes_when_correct(limited):
     assert report.passed, report.text()
 
 
-@pytest.mark.parametrize("limited", declared.LIMITS[:-1], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("limited", declared.LIMITS[:-2], ids=lambda cls: cls.__name__)
 def test_declared_limit_catches_a_bug_inside_the_declaration(limited):
     variant = from_object(limited(bug=True))
     outcome = run_property(variant, all_properties(variant), TORCH, max_examples=25, shrink=False)
     assert outcome.verdict == "failed" and not outcome.failure.line.startswith("ORACLE"), outcome.failure
+
+
+def test_declared_any_error_asks_only_for_an_error_and_never_garbage():
+    """``validates: "any error"``: a library's own errors satisfy the bad-input table; returning instead of
+    raising does not."""
+    assert check_variant(declared.AnyError(), only=["bad input"], **QUICK).passed
+    report = check_variant(declared.AnyError(bug=True), only=["bad input"], **QUICK)
+    assert _failed(report) == ["bad input"] and "returned" in report.text(), report.text()
+    assert "an error of its own (validates: 'any error')" in report.text()
 
 
 def test_declared_same_convention_is_what_the_variant_is_judged_by():
@@ -87,13 +96,24 @@ def test_declared_limit_asks_the_table_only_for_a_clear_error():
 
 @pytest.mark.parametrize("declaration, words", [
     ({"padding": "int"}, "got the str 'int' (write ('int',))"),
-    ({"stride": "pair"}, "conv_oracle_support['stride'] must be True, False or 'int'; got 'pair'"),
+    ({"stride": "pair"}, "conv_oracle_support['stride'] must be True, False or 'int', or a dict of them by scope; "
+                         "got 'pair'"),
+    ({"dilation": {"backwards": False}}, "conv_oracle_support['dilation'] scopes must be words among backward, "
+                                         "bfloat16, conv2d"),
+    ({"accumulation": {"float16 dz": "float16"}}, "scopes must be words among"),
+    ({"validates": "sometimes"}, "conv_oracle_support['validates'] must be True, False or 'any error'"),
+    ({"bias": "late"}, "conv_oracle_support['bias'] must be True, False or 'rounded apart'"),
+    ({"output_padding": "dilation"}, "conv_oracle_support['output_padding'] must be one of ('contract', 'stride'), "
+                                     "or False"),
+    ({"output_rounding": "float8"}, "conv_oracle_support['output_rounding'] must be True, False or one of"),
     ({"dtypes": ()}, "must be a non-empty tuple of names"),
     ({"same": "middle"}, "conv_oracle_support['same'] must be one of ('upper', 'lower', 'input', 'torch')"),
     ({"accumulation": {"float16": "float8"}}, "conv_oracle_support['accumulation']['float16'] must be one of"),
-    ({"accumulation": {"int8": "float32"}}, "keys must be dtypes among"),
-    ({"min_batch": -1}, "conv_oracle_support['min_batch'] must be an int >= 0; got -1"),
-    ({"max_batch": 0}, "must be None or an int >= max(1, min_batch) = 1; got 0"),
+    ({"accumulation": {"int8": "float32"}}, "scopes must be words among"),
+    ({"min_batch": -1}, "conv_oracle_support['min_batch'] must be an int >= 0, or a dict of them by scope; got -1"),
+    ({"max_batch": 0}, "conv_oracle_support['max_batch'] must be None or an int >= 1, or a dict of them by scope; "
+                       "got 0"),
+    ({"min_batch": 3, "max_batch": 2}, "must be None or an int >= max(1, min_batch) = 3; got 2"),
     ({"rounds_partials": ("dz",)}, "conv_oracle_support['rounds_partials'] must be a tuple of names from"),
     ({"square": ("both",)}, "conv_oracle_support['square'] must be a tuple of names from ('input', 'kernel')"),
     ({"layout": "NCHW/OIHX"}, "conv_oracle_support['layout'] must be 'NHWC', 'NCHW', or 'ACTIVATIONS/WEIGHTS'"),
@@ -137,3 +157,146 @@ def test_declared_nchw_variant_passes_and_a_planted_bug_in_it_is_caught():
     assert outcome.verdict == "failed" and outcome.failure.name == "y", outcome.failure
 
 
+
+
+# --- the keys real runtimes need (issue 17): each passes declared and fails undeclared -----------------------
+
+
+def _vectorized_as(name, conv2d, conv2d_backward=None, **support):
+    from types import SimpleNamespace
+
+    import vectorized
+
+    return from_object(SimpleNamespace(__name__=name, conv2d=conv2d,
+                                       conv2d_backward=conv2d_backward or vectorized.conv2d_backward,
+                                       conv_oracle_support={"validates": False, **support}))
+
+
+def _float16_sums_dx(dy, x, w, **options):
+    """dx summed tap by tap into a float16 result (as an Eigen kernel summing in float16 does, or closer), dw and
+    db as vectorized computes them."""
+    import vectorized
+    from oracle.reference.precision import FORMATS
+
+    exact = vectorized.conv2d_backward(dy, x, w, **options)
+    fmt, dx = FORMATS["float16"], np.zeros(x.shape)
+    for p in range(w.shape[0]):
+        for q in range(w.shape[1]):
+            tap = np.zeros(w.shape, dtype=np.float32)
+            tap[p, q] = w[p, q]
+            part = vectorized.conv2d_backward(dy.astype(np.float32), x.astype(np.float32), tap, **options).dx
+            dx = fmt.round(dx + fmt.round(part.astype(np.float64)))
+    import vectorized as v
+
+    return v.Conv2dGrads(dx.astype(np.float16), exact.dw, exact.db)
+
+
+def _results_in_bfloat16(x, w, b=None, **options):
+    import vectorized
+    from oracle.reference.precision import FORMATS
+
+    return FORMATS["bfloat16"].round(vectorized.conv2d(x, w, b, **options)).astype(np.float32)
+
+
+def _float64_in_float32(x, w, b=None, **options):
+    import vectorized
+
+    single = [None if a is None else a.astype(np.float32) for a in (x, w, b)]
+    return vectorized.conv2d(*single, **options).astype(np.float64)
+
+
+def _bias_rounded_apart(x, w, b=None, **options):
+    import vectorized
+
+    y = vectorized.conv2d(x, w, None, **options)
+    return y if b is None else (y.astype(np.float32) + b.astype(np.float32)).astype(np.float16)
+
+
+@pytest.mark.parametrize("name, conv2d, backward, support, only", [
+    ("float16 dx summed in float16", None, _float16_sums_dx,
+     {"dtypes": ("float16",), "accumulation": {"float16 dx": "float16"}}, ["dx"]),
+    ("float32 results rounded to bfloat16", _results_in_bfloat16, None,
+     {"dtypes": ("float32",), "output_rounding": "bfloat16"}, ["forward"]),
+    ("float64 computed in float32", _float64_in_float32, None,
+     {"dtypes": ("float64",), "input_rounding": "float32", "accumulation": "float32"}, ["forward"]),
+    ("float16 bias added after rounding", _bias_rounded_apart, None,
+     {"dtypes": ("float16",), "bias": "rounded apart"}, ["forward"]),
+])
+def test_declared_precision_of_real_runtimes_is_what_lets_them_pass(name, conv2d, backward, support, only):
+    import vectorized
+
+    declared = _vectorized_as(name, conv2d or vectorized.conv2d, backward, **support)
+    assert check_variant(declared, only=only, max_examples=60, report_dir=None).passed
+    plain = {k: v for k, v in support.items() if k == "dtypes"}
+    undeclared = _vectorized_as(name, conv2d or vectorized.conv2d, backward, **plain)
+    report = check_variant(undeclared, only=only, max_examples=60, report_dir=None)
+    assert not report.passed and not report.oracle_failed, report.text()
+
+
+def test_declared_precision_scopes_reach_one_result_only():
+    """``{"float16 dx": "float16"}`` loosens dx's bound, and no other result's."""
+    from oracle.cases.strategies import precision_of
+
+    precision = precision_of(Support.of({"accumulation": {"float16 dx": "float16"}}), "float16")
+    assert precision.accumulation == "float32" and precision.of("dx").accumulation == "float16"
+    assert precision.of("dw").accumulation == "float32"
+    assert "dx: inputs as stored, sums in float16" in precision.describe()
+
+
+def test_declared_scopes_draw_per_function():
+    """``{"dilation": {"backward": False}}``: the forward property draws dilations, the backward ones never."""
+    from hypothesis import given, settings
+
+    support = Support.of({"dilation": {"backward": False}})
+    seen = {"forward": False}
+
+    @settings(max_examples=80, database=None)
+    @given(forward=conv_cases(support=support), backward=conv_cases(support=support,
+                                                                    functions=("conv2d", "conv2d_backward")))
+    def draw(forward, backward):
+        seen["forward"] |= forward.geometry.dilation != (1, 1)
+        assert backward.geometry.dilation == (1, 1)
+
+    draw()
+    assert seen["forward"]
+
+
+def test_declared_transposed_output_padding_below_the_stride_and_same_lower():
+    """TensorFlow, ONNX Runtime and PaddlePaddle take ``output_padding < stride`` only; OpenVINO's transposed
+    'same' crops the odd row at the top. Declared, neither is drawn otherwise; a variant doing the latter passes
+    declared and fails undeclared."""
+    from hypothesis import given, settings
+
+    from oracle.cases.transposed import transposed_cases
+
+    @settings(max_examples=120, database=None)
+    @given(case=transposed_cases(support={"output_padding": "stride"}))
+    def draw(case):
+        g = case.geometry
+        assert case.padding == "same" or all(op < s for op, s in zip(g.output_padding, g.stride))
+
+    draw()
+    import vectorized
+    from oracle.geometry import TransposedGeometry
+
+    def lower(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        if padding != "same":
+            return vectorized.conv_transpose2d(x, w, b, stride=stride, padding=padding,
+                                               output_padding=output_padding, dilation=dilation, groups=groups)
+        g = TransposedGeometry.of(x.shape[1:3], w.shape[:2], stride=stride, padding="same", dilation=dilation,
+                                  same="lower")
+        return vectorized.conv_transpose2d(x, w, b, stride=stride, padding=g.pads, output_padding=g.output_padding,
+                                           dilation=dilation, groups=groups)
+
+    from types import SimpleNamespace
+
+    def variant(same):
+        return from_object(SimpleNamespace(__name__="same lower", conv2d=vectorized.conv2d, conv_transpose2d=lower,
+                                           conv_oracle_support={"backward": False, "validates": False,
+                                                                "dtypes": ("float64",), "padding": ("same",),
+                                                                "same": same}))
+
+    assert check_variant(variant({"transposed": "lower"}), only=["transposed forward"], max_examples=40,
+                         report_dir=None).passed
+    report = check_variant(variant("upper"), only=["transposed forward"], max_examples=40, report_dir=None)
+    assert _failed(report) == ["transposed forward"], report.text()

@@ -70,8 +70,9 @@ def test_tolerance_gamma_is_the_textbook_bound():
     u = tolerance.unit_roundoff(np.float32)
     assert u == 2.0**-24 and tolerance.unit_roundoff(np.float64) == 2.0**-53
     assert tolerance.unit_roundoff(np.float16) == 2.0**-11 and tolerance.unit_roundoff("bfloat16") == 2.0**-8
-    assert tolerance.gamma(10, u) == pytest.approx(10 * u / (1 - 10 * u), rel=1e-15)
-    assert tolerance.gamma(2**25, u) == float("inf")
+    assert tolerance.gamma(10, u) == pytest.approx((1 + u) ** 10 - 1, rel=1e-12)
+    assert 10 * u <= tolerance.gamma(10, u) <= 10 * u / (1 - 10 * u)  # within Higham's textbook gamma_n
+    assert tolerance.gamma(2**25, u) == pytest.approx(np.expm1(2**25 * np.log1p(u)))  # finite where n*u >= 1
 
 
 @pytest.mark.parametrize("name", ["float16", "bfloat16", "float32"])

@@ -102,9 +102,11 @@ EDGE_CASES: tuple[EdgeCase, ...] = (
 )
 
 
-def edge_case_examples(support: Support | None = None) -> list[tuple[str, ConvCase]]:
-    """The named edge cases that lie inside ``support``, in every dtype it takes, as `ConvCase` values labelled
-    ``name (dtype)``; each is handed over in the next of the memory layouts (`oracle.cases.layouts`), in turn."""
+def edge_case_examples(support: Support | None = None, functions: tuple[str, ...] = ("conv2d",)
+                       ) -> list[tuple[str, ConvCase]]:
+    """The named edge cases that lie inside ``support`` for ``functions``, in every dtype it takes, as `ConvCase`
+    values labelled ``name (dtype)``; each is handed over in the next of the memory layouts
+    (`oracle.cases.layouts`), in turn."""
     support = support or Support()
     cases = []
     for number, (edge, dtype) in enumerate((e, d) for e in EDGE_CASES for d in support.dtypes):
@@ -112,7 +114,7 @@ def edge_case_examples(support: Support | None = None) -> list[tuple[str, ConvCa
         options = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, **edge.options}
         memory = LAYOUTS[number % len(LAYOUTS)].name
         case = fit(ConvCase(x, w, b, dy, **options, nan_at=tuple(max(m // 2, 0) for m in x.shape), memory=memory),
-                   support)
+                   support, functions)
         if case is not None:
             cases.append((f"{edge.name} ({dtype})", case))
     return cases

@@ -28,6 +28,7 @@ strides that tile the input exactly, its batch limits.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -154,16 +155,33 @@ class ConvCase(DrawnCase):
                 f"groups={self.groups}, {mode} values)")
 
 
-def precision_of(support: Support, dtype: str) -> Precision:
-    """How ``support`` declares it computes ``dtype``."""
-    return Precision(dtype, support.for_dtype("input_rounding", dtype), support.for_dtype("accumulation", dtype),
-                     support.for_dtype("output_rounding", dtype), support.error, support.rounds_partials)
+def precision_of(support: Support, dtype: str, operation: str = "conv2d") -> Precision:
+    """How ``support`` declares it computes ``dtype`` in ``operation`` (``"conv2d"`` or ``"conv_transpose2d"``):
+    ``y`` by the operation, ``dx``, ``dw`` and ``db`` by its backward pass, where those differ."""
+    partials = support.resolved((operation,), dtype).rounds_partials
+
+    def one(function: str, result: str) -> Precision:
+        output = support.value("output_rounding", dtype=dtype, function=function, result=result)
+        bias = support.value("bias", dtype=dtype, function=function) == "rounded apart" and result == "y"
+        return Precision(dtype, support.value("input_rounding", dtype=dtype, function=function, result=result),
+                         support.value("accumulation", dtype=dtype, function=function, result=result),
+                         output_rounding=output is not False, error=support.error, partials=partials,
+                         output_format=output if isinstance(output, str) else "", bias_apart=bias)
+
+    y = one(operation, "y")
+    others = tuple((name, one(f"{operation}_backward", name)) for name in ("dx", "dw", "db"))
+    return dataclasses.replace(y, results=tuple((name, p) for name, p in others if p != y))
 
 
-def fit(case: ConvCase, support: Support) -> ConvCase | None:
-    """``case`` as a variant with ``support`` receives it (options in the forms it takes, its ``'same'`` and its
-    precision; the bias dropped where it has none), or None where the case lies outside its declaration."""
-    if case.dtype.name not in support.dtypes or (case.groups != 1 and not support.groups):
+def fit(case: ConvCase, support: Support, functions: tuple[str, ...] = ("conv2d",)) -> ConvCase | None:
+    """``case`` as a variant with ``support`` receives it in ``functions`` (options in the forms it takes, its
+    ``'same'`` and its precision; the bias dropped where it has none), or None where the case lies outside its
+    declaration."""
+    if case.dtype.name not in support.dtypes:
+        return None
+    declaration = support
+    support = support.resolved(functions, case.dtype.name)
+    if case.groups != 1 and not support.groups:
         return None
     options = {}
     for name in ("stride", "dilation"):
@@ -179,6 +197,8 @@ def fit(case: ConvCase, support: Support) -> ConvCase | None:
     kh, kw = case.w.shape[:2]
     rejected = (
         (case.padding == "same" and support.same == "torch" and g.stride != (1, 1))
+        or (case.padding == "same" and not support.same_dilation and g.dilation != (1, 1))
+        or (not support.stride_dilation and any(s > 1 and d > 1 for s, d in zip(g.stride, g.dilation)))
         or (not support.asymmetric_padding and any(a != b for a, b in g.pads))
         or (not support.leftover_rows and any((p - e) % s for p, e, s in zip(g.padded, g.span, g.stride)))
         or ("input" in support.square and h != w) or ("kernel" in support.square and kh != kw)
@@ -189,7 +209,7 @@ def fit(case: ConvCase, support: Support) -> ConvCase | None:
         return None
     if fitted.dy.shape[1:3] != g.out:  # another 'same' convention gives another output size
         fitted = fitted.replace(dy=np.resize(case.dy, (n, *g.out, case.dy.shape[3])))
-    precision = precision_of(support, case.dtype.name)
+    precision = precision_of(declaration, case.dtype.name)
     return fitted.replace(precision=None if precision.plain else precision)
 
 
@@ -263,12 +283,15 @@ def conv_cases(
     max_pad: int = 4,
     max_out: int = 3,
     max_group_channels: int = 3,
+    functions: tuple[str, ...] = ("conv2d",),
 ) -> st.SearchStrategy[ConvCase]:
     """Valid convolution cases inside ``support``.
 
     Args:
         support: what the variant under test declares (a `Support` or a dict of its fields); nothing outside it
             is drawn.
+        functions: the variant's functions the cases are for (``("conv2d", "conv2d_backward")`` for a property
+            that calls both): only what every one of them supports is drawn.
         exact: True for exact (small integer) values, False for real ones, None to draw either.
         reach: let one dimension per case reach the block sizes of `Reach` (False: every case small).
         max_kernel, max_stride, max_dilation, max_pad, max_out: per-axis upper bounds of KH/KW, strides,
@@ -288,14 +311,16 @@ def conv_cases(
     _check_bound("max_pad", max_pad, 0)
     small = {"kernel": max_kernel, "stride": max_stride, "dilation": max_dilation, "pad": max_pad, "out": max_out,
              "channels": max_group_channels}
-    return _conv_cases(Support.of(support), exact, reach, small)
+    return _conv_cases(Support.of(support), exact, reach, small, tuple(functions))
 
 
 @st.composite
-def _conv_cases(draw, support: Support, exact: bool | None, reach: bool, small: dict[str, int]) -> ConvCase:
-    dtype_name = draw(st.sampled_from(dtypes_in_draw_order(support)), label="dtype")
+def _conv_cases(draw, declared: Support, exact: bool | None, reach: bool, small: dict[str, int],
+                functions: tuple[str, ...]) -> ConvCase:
+    dtype_name = draw(st.sampled_from(dtypes_in_draw_order(declared)), label="dtype")
     dtype = storage_dtype(dtype_name)
-    precision = precision_of(support, dtype_name)
+    precision = precision_of(declared, dtype_name)
+    support = declared.resolved(functions, dtype_name)
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
     reaching = draw(st.sampled_from(["none"] * len(DIMENSIONS) + list(DIMENSIONS)), label="reaching") \
         if reach else "none"
@@ -314,12 +339,15 @@ def _conv_cases(draw, support: Support, exact: bool | None, reach: bool, small: 
             a["kernel"] = axes[0]["kernel"]
         else:
             a["kernel"] = dim(f"K{axis}", 1, small["kernel"], REACH.kernel, f"K{axis}")
-    for key, declared, far in (("dilation", support.dilation, REACH.dilation),
-                               ("stride", support.stride, REACH.stride)):
+    for key, option, far in (("dilation", support.dilation, REACH.dilation),
+                             ("stride", support.stride, REACH.stride)):
         torch_same = key == "stride" and form == "same" and support.same == "torch"
-        most = 1 if declared is False or torch_same else None
+        undilated_same = key == "dilation" and form == "same" and not support.same_dilation
+        most = 1 if option is False or torch_same or undilated_same else None
+        if key == "stride" and not support.stride_dilation and max(a["dilation"] for a in axes) > 1:
+            most = 1  # never a stride and a dilation above 1 together (drawn per axis, kept simple: none)
         axes[0][key] = dim(f"{key[0]}h", 1, small[key], far, f"{key[0]}h", most=most)
-        alike = declared == "int" or most == 1 or mirror
+        alike = option == "int" or most == 1 or mirror
         axes[1][key] = axes[0][key] if alike else dim(f"{key[0]}w", 1, small[key], far, f"{key[0]}w")
 
     padding, size = _padding_and_size(draw, form, axes, support, small, reaching)

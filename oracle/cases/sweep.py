@@ -120,8 +120,10 @@ def _plainest(pair: tuple[int, int]) -> int | tuple[int, int]:
     return pair[0] if pair[0] == pair[1] else pair
 
 
-def sweep_cases(support: Support | None = None) -> list[tuple[str, ConvCase]]:
-    """Every sweep point inside ``support``, in every dtype it takes, labelled ``C_in=6 (float32)``."""
+def sweep_cases(support: Support | None = None, functions: tuple[str, ...] = ("conv2d",)
+                ) -> list[tuple[str, ConvCase]]:
+    """Every sweep point inside ``support`` for ``functions``, in every dtype it takes, labelled ``C_in=6
+    (float32)``."""
     support = support or Support()
     cases, seen = [], set()
     for dtype_name in support.dtypes:
@@ -140,7 +142,7 @@ def sweep_cases(support: Support | None = None) -> list[tuple[str, ConvCase]]:
                             dilation=_plainest(shape.dilation), groups=shape.groups, exact=True)
             out = case.geometry.out  # the point's output size, or larger where the padding alone makes it so
             dy = rng.integers(-3, 4, (shape.n, *out, shape.c_out)).astype(dtype)
-            case = fit(case.replace(dy=dy), support)
+            case = fit(case.replace(dy=dy), support, functions)
             if case is None:
                 continue
             key = (dtype_name, repr(case))
@@ -195,8 +197,10 @@ def _transposed_points() -> Iterator[tuple[str, TransposedShape]]:
         yield f"crop right={p}", TransposedShape(w=3, pads=((0, 0), (0, p)))
 
 
-def transposed_sweep_cases(support: Support | None = None) -> list[tuple[str, TransposedCase]]:
-    """Every transposed sweep point inside ``support``, in every dtype it takes, labelled ``C_out=9 (float32)``."""
+def transposed_sweep_cases(support: Support | None = None, functions: tuple[str, ...] = ("conv_transpose2d",)
+                           ) -> list[tuple[str, TransposedCase]]:
+    """Every transposed sweep point inside ``support`` for ``functions``, in every dtype it takes, labelled
+    ``C_out=9 (float32)``."""
     support = support or Support()
     if not support.transposed:
         return []
@@ -217,7 +221,7 @@ def transposed_sweep_cases(support: Support | None = None) -> list[tuple[str, Tr
                                   output_padding=_plainest(shape.output_padding), dilation=_plainest(shape.dilation),
                                   groups=shape.groups, exact=True)
             dy = rng.integers(-3, 4, (shape.n, *case.geometry.out, shape.c_out)).astype(dtype)
-            case = fit_transposed(case.replace(dy=dy), support)
+            case = fit_transposed(case.replace(dy=dy), support, functions)
             if case is None:
                 continue
             key = (dtype_name, repr(case))

@@ -49,6 +49,7 @@ class TransposedCase(DrawnCase):
     precision: Precision | None = field(default=None, repr=False)
     nan_at: tuple[int, int, int, int] = (0, 0, 0, 0)
     memory: str = "Fortran order"
+    same: str = "upper"
 
     @property
     def options(self) -> dict[str, Any]:
@@ -66,19 +67,30 @@ class TransposedCase(DrawnCase):
     @property
     def geometry(self) -> TransposedGeometry:
         return TransposedGeometry.of(self.x.shape[1:3], self.w.shape[:2], stride=self.stride, padding=self.padding,
-                                     output_padding=self.output_padding, dilation=self.dilation)
+                                     output_padding=self.output_padding, dilation=self.dilation, same=self.same)
 
     def __repr__(self) -> str:
         bias = "no bias" if self.b is None else "bias"
         mode = "exact" if self.exact else "real"
+        same = f" ({self.same})" if self.padding == "same" and self.same != "upper" else ""
         return (f"TransposedCase(x.shape={self.x.shape}, w.shape={self.w.shape}, {self.dtype.name}, {bias}, "
-                f"stride={self.stride!r}, padding={self.padding!r}, output_padding={self.output_padding!r}, "
+                f"stride={self.stride!r}, padding={self.padding!r}{same}, output_padding={self.output_padding!r}, "
                 f"dilation={self.dilation!r}, groups={self.groups}, {mode} values)")
 
 
-def fit_transposed(case: TransposedCase, support: Support) -> TransposedCase | None:
-    """``case`` as a variant with ``support`` receives it, or None where it lies outside its declaration."""
-    if case.dtype.name not in support.dtypes or (case.groups != 1 and not support.groups):
+TRANSPOSED_SAME = ("upper", "lower")
+"""The ``'same'`` conventions judged for the transposed operation (`oracle.targets.support.SAME_CONVENTIONS`)."""
+
+
+def fit_transposed(case: TransposedCase, support: Support,
+                   functions: tuple[str, ...] = ("conv_transpose2d",)) -> TransposedCase | None:
+    """``case`` as a variant with ``support`` receives it in ``functions``, or None where it lies outside its
+    declaration."""
+    if case.dtype.name not in support.dtypes:
+        return None
+    declaration = support
+    support = support.resolved(functions, case.dtype.name)
+    if case.groups != 1 and not support.groups:
         return None
     options = {}
     for name in ("stride", "dilation"):
@@ -86,24 +98,32 @@ def fit_transposed(case: TransposedCase, support: Support) -> TransposedCase | N
         if (declared == "int" and pair[0] != pair[1]) or (declared is False and pair != (1, 1)):
             return None
         options[name] = getattr(case, name) if declared is True else pair[0]
-    if padding_form(case.padding) not in support.padding or (case.padding == "same" and support.same != "upper"):
+    if padding_form(case.padding) not in support.padding or (
+            case.padding == "same" and support.same not in TRANSPOSED_SAME):
         return None
+    case = case.replace(same=support.same)
     g = case.geometry
     n, h, w = case.x.shape[:3]
     kh, kw = case.w.shape[:2]
+    limit = {"contract": [max(s, d) for s, d in zip(g.stride, g.dilation)], "stride": list(g.stride),
+             False: [1, 1]}[support.output_padding]
     if ((not support.asymmetric_padding and any(a != b for a, b in g.pads))
             or ("input" in support.square and h != w) or ("kernel" in support.square and kh != kw)
-            or n < support.min_batch or (support.max_batch is not None and n > support.max_batch)):
+            or n < support.min_batch or (support.max_batch is not None and n > support.max_batch)
+            or (case.padding != "same" and any(op >= m for op, m in zip(g.output_padding, limit)))
+            or (case.padding == "same" and not support.same_dilation and g.dilation != (1, 1))
+            or (not support.stride_dilation and any(s > 1 and d > 1 for s, d in zip(g.stride, g.dilation)))
+            or min(g.out) < 1):
         return None
-    precision = precision_of(support, case.dtype.name)
+    precision = precision_of(declaration, case.dtype.name, "conv_transpose2d")
     return case.replace(b=case.b if support.bias else None, precision=None if precision.plain else precision,
                         **options)
 
 
-def transposed_cases(*, support: Support | None = None, exact: bool | None = None, reach: bool = True
-                     ) -> st.SearchStrategy[TransposedCase]:
-    """Valid transposed-convolution cases inside ``support`` (see the module docstring)."""
-    return _transposed_cases(Support.of(support), exact, reach)
+def transposed_cases(*, support: Support | None = None, exact: bool | None = None, reach: bool = True,
+                     functions: tuple[str, ...] = ("conv_transpose2d",)) -> st.SearchStrategy[TransposedCase]:
+    """Valid transposed-convolution cases inside ``support``, for ``functions`` (see the module docstring)."""
+    return _transposed_cases(Support.of(support), exact, reach, tuple(functions))
 
 
 def _small_or_far(draw, label: str, low: int, high: int, far: tuple[int, ...], reaching: bool) -> int:
@@ -120,10 +140,12 @@ DIMENSIONS = ("C_in per group", "C_out per group", "groups", "N", "H", "W", "KH"
 
 
 @st.composite
-def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -> TransposedCase:
-    dtype_name = draw(st.sampled_from(dtypes_in_draw_order(support)), label="dtype")
+def _transposed_cases(draw, declared: Support, exact: bool | None, reach: bool,
+                      functions: tuple[str, ...]) -> TransposedCase:
+    dtype_name = draw(st.sampled_from(dtypes_in_draw_order(declared)), label="dtype")
     dtype = storage_dtype(dtype_name)
-    precision = precision_of(support, dtype_name)
+    precision = precision_of(declared, dtype_name, "conv_transpose2d")
+    support = declared.resolved(functions, dtype_name)
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
     reaching = draw(st.sampled_from(["none"] * len(DIMENSIONS) + list(DIMENSIONS)), label="reaching") \
         if reach else "none"
@@ -135,7 +157,7 @@ def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -
     depthwise = groups > 1 and draw(st.booleans(), label="depthwise")  # one channel per group in and out
     c_in = groups * (1 if depthwise else dim("C_in per group", 1, 3, FAR_CHANNELS))
     c_out = groups * (1 if depthwise else dim("C_out per group", 1, 3, FAR_CHANNELS))
-    forms = [f for f in support.padding if f != "same" or support.same == "upper"]
+    forms = [f for f in support.padding if f != "same" or support.same in TRANSPOSED_SAME]
     form = draw(st.sampled_from(forms), label="padding form")
     axes: list[dict[str, int]] = [{}, {}]
     for axis, a in zip("HW", axes):
@@ -143,14 +165,17 @@ def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -
         a["kernel"] = axes[0]["kernel"] if square_kernel else dim(f"K{axis}", 1, 3, (4, 5, 6, 7))
         square_input = axis == "W" and "input" in support.square
         a["size"] = axes[0]["size"] if square_input else dim(axis, 1, 4, (7, 8, 9, 15, 16, 17))
-    for key, declared, far in (("dilation", support.dilation, (2, 3, 4, 5)), ("stride", support.stride, (4, 5, 8, 9))):
+    for key, option, far in (("dilation", support.dilation, (2, 3, 4, 5)), ("stride", support.stride, (4, 5, 8, 9))):
         label = f"{key[0]}h"
-        axes[0][key] = 1 if declared is False else dim(label, 1, 3, far)
-        alike = declared is not True or "input" in support.square
+        never = option is False or (key == "dilation" and form == "same" and not support.same_dilation) or (
+            key == "stride" and not support.stride_dilation and max(a["dilation"] for a in axes) > 1)
+        axes[0][key] = 1 if never else dim(label, 1, 3, far)
+        alike = option is not True or "input" in support.square or never
         axes[1][key] = axes[0][key] if alike else dim(f"{key[0]}w", 1, 3, far)
     for a, axis in zip(axes, "hw"):
-        a["op"] = 0 if form == "same" else draw(st.integers(0, max(a["stride"], a["dilation"]) - 1),
-                                                label=f"output padding {axis}")
+        largest = {"contract": max(a["stride"], a["dilation"]), "stride": a["stride"], False: 1}[
+            support.output_padding]
+        a["op"] = 0 if form == "same" else draw(st.integers(0, largest - 1), label=f"output padding {axis}")
         a["full"] = (a["size"] - 1) * a["stride"] + a["dilation"] * (a["kernel"] - 1) + 1
     far_pad = reaching == "padding"
     if form == "same":
@@ -181,7 +206,7 @@ def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -
     dilation = (axes[0]["dilation"], axes[1]["dilation"])
     output_padding = (axes[0]["op"], axes[1]["op"])
     geometry = TransposedGeometry.of(size, kernel, stride=stride, padding=padding, output_padding=output_padding,
-                                     dilation=dilation)
+                                     dilation=dilation, same=support.same)
     assert min(geometry.out) >= 1, "strategy built an invalid transposed geometry"
     most_batch = support.max_batch if support.max_batch is not None else 17
     batches = [b for b in ([9, 16, 17] if reaching == "N" else [1, 2, 1, 2, 0]) if support.min_batch <= b <= most_batch]
@@ -200,7 +225,8 @@ def _transposed_cases(draw, support: Support, exact: bool | None, reach: bool) -
     return TransposedCase(x, w, b, dy, stride=option("stride", stride, support.stride), padding=padding,
                           output_padding=option("output_padding", output_padding),
                           dilation=option("dilation", dilation, support.dilation), groups=groups, exact=is_exact,
-                          precision=None if precision.plain else precision, nan_at=nan_at, memory=memory)
+                          precision=None if precision.plain else precision, nan_at=nan_at, memory=memory,
+                          same=support.same if support.same in TRANSPOSED_SAME else "upper")
 
 
 @dataclass(frozen=True)
@@ -290,7 +316,9 @@ def transposed_case_classes(case: TransposedCase) -> set[str]:
     return found
 
 
-def transposed_edge_case_examples(support: Support | None = None) -> list[tuple[str, TransposedCase]]:
+def transposed_edge_case_examples(support: Support | None = None,
+                                  functions: tuple[str, ...] = ("conv_transpose2d",)
+                                  ) -> list[tuple[str, TransposedCase]]:
     """The named transposed edge cases inside ``support``, in every dtype it takes, labelled ``name (dtype)``."""
     support = support or Support()
     cases = []
@@ -298,7 +326,7 @@ def transposed_edge_case_examples(support: Support | None = None) -> list[tuple[
         example = edge.case(dtype)
         example = example.replace(nan_at=tuple(max(m // 2, 0) for m in example.x.shape),
                                   memory=LAYOUTS[number % len(LAYOUTS)].name)
-        case = fit_transposed(example, support)
+        case = fit_transposed(example, support, functions)
         if case is not None:
             cases.append((f"{edge.name} ({dtype})", case))
     return cases

@@ -32,6 +32,13 @@ CONVENTIONS = {
     "input": "'same' = H_out = H at every stride (as declared), the odd padding pixel at the bottom/right",
     "torch": "'same' = PyTorch's (as declared): stride 1 only, the odd padding pixel at the bottom/right",
 }
+TRANSPOSED_CONVENTIONS = {
+    "upper": "transposed 'same' = H_out = H*s (TensorFlow's), the odd cropped row at the bottom/right",
+    "lower": "transposed 'same' = H_out = H*s, the odd cropped row at the top/left (as declared)",
+}
+TRANSPOSED_UNJUDGED = "transposed 'same' not judged: its declared convention has no transposed form"
+
+
 @dataclass
 class Report:
     variant: Variant
@@ -103,8 +110,11 @@ class Report:
             f"  isolation:   {isolation}",
             f"  budget:      {self.max_examples} generated cases per property, then the named edge cases{swept}; "
             f"seed {seed}",
-            f"  convention:  {CONVENTIONS[support.same]}",
+            f"  convention:  {CONVENTIONS[support.value('same', function='conv2d')]}",
         ]
+        if self.variant.offers("conv_transpose2d"):
+            same = support.value("same", function="conv_transpose2d")
+            lines.append(f"               {TRANSPOSED_CONVENTIONS.get(same, TRANSPOSED_UNJUDGED)}")
         return lines
 
     def text(self) -> str:

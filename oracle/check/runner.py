@@ -176,7 +176,9 @@ def _search(variant: Variant, prop: Property, reference: Any, max_examples: int,
         register_profiles()
     parent = settings.get_profile(profile) if profile else settings.default
     test._hypothesis_internal_add_digest = f"{database_key}\0{prop.name}".encode()  # type: ignore[attr-defined]
-    strategy = transposed_cases(support=variant.support) if prop.transposed else conv_cases(support=variant.support)
+    functions = prop.calls(variant)
+    strategy = (transposed_cases(support=variant.support, functions=functions) if prop.transposed
+                else conv_cases(support=variant.support, functions=functions))
     search = given(case=strategy)(test)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
     search = settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
@@ -202,7 +204,7 @@ def _search(variant: Variant, prop: Property, reference: Any, max_examples: int,
         return outcome
     if edge_cases:
         named = transposed_edge_case_examples if prop.transposed else edge_case_examples
-        for name, case in named(variant.support):
+        for name, case in named(variant.support, prop.calls(variant)):
             state["current"] = case
             try:
                 test(case)
@@ -259,7 +261,7 @@ def plainest(prop: Property, variant: Variant, case: ConvCase | None, failure: M
     while improved:
         improved = False
         for candidate in _plainer(case):
-            fitted = fit(candidate, variant.support)
+            fitted = fit(candidate, variant.support, prop.calls(variant))
             if fitted is None or fitted.options != candidate.options:
                 continue
             try:
@@ -363,7 +365,9 @@ def run_sweep(variant: Variant, reference: Any, on_example: Callable[[int], None
     start = time.perf_counter()
     if variant.runtime is not None:
         variant.runtime.new_search()
-    points = (transposed_sweep_cases if transposed else sweep_cases)(variant.support)
+    forward = "conv_transpose2d" if transposed else "conv2d"
+    functions = (forward, f"{forward}_backward") if variant.offers(f"{forward}_backward") else (forward,)
+    points = (transposed_sweep_cases if transposed else sweep_cases)(variant.support, functions)
     failed: list[tuple[str, ConvCase, Mismatch]] = []
     for count, (label, case) in enumerate(points, 1):
         if on_example is not None:

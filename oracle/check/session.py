@@ -75,6 +75,8 @@ def _attributed(outcome: Outcome, earlier: list[Outcome], variant: Variant, refe
     for root in roots:
         if outcome.verdict == "failed" and same_case(root.case, outcome.case):
             return outcome
+        if not _fits(root.case, variant, prop):  # a case this property's functions do not take
+            continue
         if variant.runtime is not None:
             variant.runtime.fresh()
         try:
@@ -89,6 +91,16 @@ def _attributed(outcome: Outcome, earlier: list[Outcome], variant: Variant, refe
         except Exception:  # the oracle's own trouble on another property's case: keep the outcome as found
             continue
     return outcome
+
+
+def _fits(case: Any, variant: Variant, prop: Any) -> bool:
+    """Whether ``case`` lies inside what ``variant`` declares for the functions ``prop`` calls."""
+    from oracle.cases.strategies import fit
+    from oracle.cases.transposed import TransposedCase, fit_transposed
+
+    functions = prop.calls(variant)
+    fitted = (fit_transposed if isinstance(case, TransposedCase) else fit)(case, variant.support, functions)
+    return fitted is not None and fitted.options == case.options
 
 
 def _prepare(variant: Any, target: str | None, isolate: bool | None, timeout: float | None,

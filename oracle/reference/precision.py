@@ -80,10 +80,13 @@ def storage_dtype(name: str) -> np.dtype:
 @dataclass(frozen=True)
 class Precision:
     """How a variant computes one storage dtype: inputs rounded to ``inputs`` (``"none"``: as stored), products
-    summed in ``accumulation``, the result rounded to ``storage`` when ``output_rounding``, else returned in the
-    accumulation format. ``partials``: the results whose block sums are rounded into a storage-format result, block
-    by block (`oracle.targets.support.Support.rounds_partials`). ``error`` is ``"elementwise"`` or ``"normwise"``
-    (see `oracle.reference.tolerance`)."""
+    summed in ``accumulation``, the result rounded to ``storage`` when ``output_rounding`` (to the format
+    ``output_format`` names instead, where it names one, and still returned in the storage dtype), else returned in
+    the accumulation format. ``partials``: the results whose block sums are rounded into a storage-format result,
+    block by block (`oracle.targets.support.Support.rounds_partials`). ``bias_apart``: the bias is added to the sum
+    of products after it was rounded, and rounded again. ``error`` is ``"elementwise"`` or ``"normwise"`` (see
+    `oracle.reference.tolerance`). ``results``: how results other than ``y`` differ, as ``((name, Precision),
+    ...)`` (`of` reads them)."""
 
     storage: str
     inputs: str = "none"
@@ -91,13 +94,23 @@ class Precision:
     output_rounding: bool = True
     error: str = "elementwise"
     partials: tuple[str, ...] = ()
+    output_format: str = ""
+    bias_apart: bool = False
+    results: tuple[tuple[str, Precision], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.accumulation:
             plain = {"float16": "float32", "bfloat16": "float32"}.get(self.storage, self.storage)
             object.__setattr__(self, "accumulation", plain)
+        if self.output_format == self.storage:
+            object.__setattr__(self, "output_format", "")
         if self.u_output == 0:  # sums already in the result's format: nothing to round, in blocks or at the end
             object.__setattr__(self, "partials", ())
+            object.__setattr__(self, "bias_apart", False)
+
+    def of(self, result: str) -> Precision:
+        """How ``result`` (``"y"``, ``"dx"``, ``"dw"``, ``"db"``) is computed."""
+        return dict(self.results).get(result, self)
 
     @property
     def result_dtype(self) -> np.dtype:
@@ -114,7 +127,11 @@ class Precision:
 
     @property
     def result(self) -> Format:
-        return FORMATS[self.storage if self.output_rounding else self.accumulation]
+        """The format results are rounded to: the storage dtype's, the one declared instead, or the accumulation
+        format's where they are not rounded."""
+        if not self.output_rounding:
+            return FORMATS[self.accumulation]
+        return FORMATS[self.output_format or self.storage]
 
     @property
     def u_inputs(self) -> float:
@@ -144,9 +161,21 @@ class Precision:
         return self == Precision(self.storage)
 
     def describe(self) -> str:
-        """``storage float16, inputs as stored, sums in float32, result rounded to float16``."""
+        """``storage float16, inputs as stored, sums in float32, result rounded to float16`` (and how other results
+        differ)."""
+        text = f"storage {self.storage}, {self._how()}"
+        for name, other in self.results:
+            text += f"; {name}: {other._how()}"
+        return text
+
+    def _how(self) -> str:
         inputs = "inputs as stored" if self.inputs == "none" else f"inputs rounded to {self.inputs}"
-        result = (f"result rounded to {self.storage}" if self.output_rounding
-                  else f"result returned in {self.accumulation}")
+        if not self.output_rounding:
+            result = f"result returned unrounded, in {self.accumulation}"
+        else:
+            result = f"result rounded to {self.result.name}"
+            if self.output_format:
+                result += f" (held in {self.storage})"
         partials = f", partial sums of {'/'.join(self.partials)} rounded to {self.storage}" if self.partials else ""
-        return f"storage {self.storage}, {inputs}, sums in {self.accumulation}{partials}, {result}"
+        bias = ", the bias added after rounding (rounded twice)" if self.bias_apart else ""
+        return f"{inputs}, sums in {self.accumulation}{partials}{bias}, {result}"

@@ -20,8 +20,9 @@ Step by step (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., Â
        E_in = (2 u_i + u_i^2) * A.
 
 2. Accumulation. Any order of summation of ``n`` products in the accumulation format, with or without fused
-   multiply-adds, is within ``gamma_n(u_a) = n u_a / (1 - n u_a)`` of the sum of their absolute values, which is
-   at most ``(1 + u_i)^2 A``:
+   multiply-adds, is within ``gamma_n(u_a)`` of the sum of their absolute values, which is at most
+   ``(1 + u_i)^2 A``; ``gamma_n(u) = (1 + u)^n - 1`` (every term passes through at most ``n`` roundings, each a
+   factor ``1 + d``, ``|d| <= u``; Higham's ``n u / (1 - n u)`` bounds it from above while ``n u < 1``):
 
        E_acc = gamma_n(u_a) * (1 + u_i)^2 * A.
 
@@ -64,6 +65,10 @@ partial sums each at most ``A'``, the whole sum of absolute values of the rounde
 with ``B`` the kernel taps ``KH*KW`` for ``y`` and ``dx``, and ``N`` images for ``dw`` and ``db``. A variant declares
 it with ``rounds_partials``; partial sums held in the storage format may overflow where ``A`` does.
 
+**A bias added apart.** A library that adds the bias in an operation of its own rounds the sum of products to the
+result format first, then the sum with the bias again (``bias: "rounded apart"``). The first rounding adds at most
+``u_o |s| <= u_o (1 + gamma_n(u_a)) (1 + u_i)^2 A`` to ``y``'s bound.
+
 **Exact values.** Small integers are exact in every format down to bfloat16 (8 bits). A sum of them is exact as
 long as every partial sum is: where ``A <= 2**p`` for ``p`` the precision of the accumulation format and of the
 result format (the smaller), the element must equal the reference to the bit (bound 0); elsewhere, even in exact
@@ -102,10 +107,11 @@ def unit_roundoff(dtype: np.dtype | type | str) -> float:
 
 
 def gamma(n: int, u: float) -> float:
-    """``gamma_n = n*u / (1 - n*u)``, the relative error bound of a sum of ``n`` products."""
-    if n * u >= 1:
-        return math.inf
-    return n * u / (1 - n * u)
+    """``(1 + u)**n - 1``: the relative error bound of a sum of ``n`` products (each term of a float sum is carried
+    through at most ``n`` roundings, each a factor ``1 + d`` with ``|d| <= u``). It is at most the textbook
+    ``gamma_n = n*u / (1 - n*u)`` and, unlike it, finite for every ``n``: a half-precision sum of thousands of terms
+    still gets a bound, loose as it must be."""
+    return math.expm1(n * math.log1p(u))
 
 
 class Budget(NamedTuple):
@@ -175,6 +181,8 @@ def elementwise(abs_result: np.ndarray, magnitude: np.ndarray, n: int, precision
     elif u_o:
         eta = precision.result.smallest_subnormal / 2
         parts[f"rounding to {precision.result.name}"] = u_o * (y + e_in + e_acc) + eta
+    if u_o and precision.bias_apart:  # the sum of products rounded before the bias is added: a second rounding
+        parts["the bias added after rounding"] = u_o * (1 + gamma(n, u_a)) * (1 + u_i) ** 2 * a
     total = sum(parts.values())
     if exact:
         exact_elements = _exact_where(np.asarray(abs_result, dtype=np.float64), precision)

@@ -112,10 +112,11 @@ def truth(reference: Any, case: ConvCase, *, backward: bool = False, precision: 
     blocks = {"y": kh * kw, "dx": kh * kw, "dw": case.x.shape[0], "db": 2 * case.x.shape[0]}
 
     def bound(name: str, abs_result: np.ndarray, value: np.ndarray, n: int, norms=None) -> Bound:
-        if precision.error == "normwise" and norms is not None:
-            return tolerance.normwise(*norms(), length, value, precision, ab if name == "y" else None)
-        return tolerance.elementwise(abs_result, value, n, precision, exact=case.exact, largest_input=largest,
-                                     blocks=blocks[name] if name in precision.partials else 0)
+        how = precision.of(name)
+        if how.error == "normwise" and norms is not None:
+            return tolerance.normwise(*norms(), length, value, how, ab if name == "y" else None)
+        return tolerance.elementwise(abs_result, value, n, how, exact=case.exact, largest_input=largest,
+                                     blocks=blocks[name] if name in how.partials else 0)
 
     y = reference.conv2d(case.x, case.w, case.b, **options)
     abs_y = reference.conv2d(ax, aw, ab, **options)
@@ -125,7 +126,7 @@ def truth(reference: Any, case: ConvCase, *, backward: bool = False, precision: 
     grads = reference.conv2d_backward(case.dy, case.x, case.w, **options)
     absolute = reference.conv2d_backward(np.abs(_float64(case.dy)), ax, aw, **options)
     norms = (lambda: _normwise_dx(case.dy, case.w, groups), lambda: _normwise_dw(case.x, case.dy, groups), None)
-    results = [Expected(g, bound(name, a, g, n, m), dtype)
+    results = [Expected(g, bound(name, a, g, n, m), precision.of(name).result_dtype)
                for name, g, a, n, m in zip(("dx", "dw", "db"), grads, absolute, counts[1:], norms)]
     return Truth(expected_y, *results)
 
@@ -163,9 +164,10 @@ def truth_transposed(reference: Any, case: Any, *, backward: bool = False, preci
 
     def expected(name: str, value: np.ndarray, abs_result: np.ndarray) -> Expected:
         count, (partial, like) = counts[name], blocks[name]
-        bound = tolerance.elementwise(abs_result, value, count, precision, exact=case.exact, largest_input=largest,
-                                      blocks=partial if like in precision.partials else 0)
-        return Expected(value, bound, dtype)
+        how = precision.of(name)
+        bound = tolerance.elementwise(abs_result, value, count, how, exact=case.exact, largest_input=largest,
+                                      blocks=partial if like in how.partials else 0)
+        return Expected(value, bound, how.result_dtype if name != "y" else dtype)
 
     y = reference.conv_transpose2d(case.x, case.w, case.b, **options)
     result = Truth(expected("y", y, reference.conv_transpose2d(ax, aw, ab, **options)))
