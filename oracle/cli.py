@@ -182,6 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXPLAIN_GEOMETRY = {"input": None, "kernel": None, "stride": 1, "dilation": 1, "padding": "0", "output_padding": 0}
+"""The options of ``explain`` that give a geometry, with their defaults (``--seed-article`` has its own)."""
+EXPLAIN_LARGEST = 512
+"""The largest input side ``explain`` draws (every row and column is a character)."""
+
 VALUE_OPTIONS = {"--input", "--kernel", "--stride", "--dilation", "--padding", "--window", "--seed"}
 
 
@@ -311,6 +316,12 @@ def _explain(args: argparse.Namespace) -> int:
     if args.seed_article:
         from oracle.examples.seed_article import seed_filter, seed_image
 
+        given = [f"--{name.replace('_', '-')}" for name, default in EXPLAIN_GEOMETRY.items()
+                 if getattr(args, name) != default]
+        if given:
+            raise UsageError(f"explain --seed-article draws the article's own geometry (6x8 input, 5x3 filter, padding "
+                             f"(2, 1)) and takes only --window and --png; got {', '.join(given)}")
+
         size, kernel, padding = (6, 8), (5, 3), (2, 1)
         window = args.window or (4, 3)
         values, weights = seed_image()[0], seed_filter()[:, :, :, 0]
@@ -318,6 +329,9 @@ def _explain(args: argparse.Namespace) -> int:
         if args.input is None or args.kernel is None:
             raise UsageError("explain needs --input H,W and --kernel KH,KW (or --seed-article)")
         size, kernel, window = args.input, args.kernel, args.window
+        if max(size) > EXPLAIN_LARGEST:
+            raise UsageError(f"--input must be at most {EXPLAIN_LARGEST} on each axis (explain draws every row and "
+                             f"column); got --input {size[0]},{size[1]}")
         padding = parse_padding(args.padding)
     if args.transposed:
         from oracle.explain import explain_transposed
@@ -347,6 +361,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     try:
+        import threadpoolctl  # noqa: F401
+        import torch  # noqa: F401
+
         from oracle import bench
     except ImportError as error:
         raise UsageError(f"bench needs torch and threadpoolctl: pip install 'conv-oracle[bench]' ({error})") from None

@@ -22,7 +22,7 @@ from typing import Any
 
 from oracle.check.runner import Outcome, run_property, run_sweep
 from oracle.properties import PROPERTIES, applicable, bad_input, references_agree
-from oracle.properties.compare import Mismatch
+from oracle.properties.compare import Mismatch, shown_in
 from oracle.reference.truth import get_reference, naive_reference
 from oracle.targets.support import Support
 from oracle.targets.variant import Variant, load
@@ -97,21 +97,31 @@ PROPERTY = {p.name: p for p in PROPERTIES}
 
 def run_task(name: str, variant: Variant, reference: Any, plan: Plan,
              on_example: Callable[[int], None] | None = None) -> Outcome:
-    """One task's `Outcome`."""
+    """One task's `Outcome` (its failures in the variant's declared layout)."""
+    with shown_in(variant.support.layouts):
+        return _run_task(name, variant, reference, plan, on_example)
+
+
+def _run_task(name: str, variant: Variant, reference: Any, plan: Plan,
+              on_example: Callable[[int], None] | None) -> Outcome:
     if name in PROPERTY:
         prop = PROPERTY[name]
         if not applicable(prop, variant):
-            if prop.nan:
-                why = "declared: no exact NaN and inf propagation"
-            elif variant.support.backward:
-                why = f"not offered: it has no {prop.functions[-1]}"
-            else:
+            missing = [f for f in prop.functions if not variant.offers(f)]
+            if missing and not (variant.support.backward is False and missing[0].endswith("_backward")):
+                why = f"not offered: it has no {missing[0]}"
+            elif missing:
                 why = "forward only (declared)"
+            else:
+                why = "declared: no exact NaN and inf propagation"
             return Outcome(name, "skipped", note=why)
         return run_property(variant, prop, reference, max_examples=plan.max_examples, seed_value=plan.seed,
                             profile=plan.profile, on_example=on_example, database=plan.example_database(),
                             database_key=plan.database_key or variant.name)
     if name in ("block sweep", "transposed block sweep"):
+        forward = "conv_transpose2d" if name.startswith("transposed") else "conv2d"
+        if not variant.offers(forward):
+            return Outcome(name, "skipped", note=f"not offered: it has no {forward}")
         return run_sweep(variant, reference, on_example, transposed=name.startswith("transposed"))
     if name == "bad input":
         return bad_input_outcome(variant)

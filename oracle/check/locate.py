@@ -95,7 +95,7 @@ def describe(name: str, bad: np.ndarray | None, case: ConvCase) -> list[str]:
         touched = sorted({c // per_group for c in channels})
         if groups > 1 and len(touched) < groups:
             words.append(f"only channels {_span(channels)}: group{'s' if len(touched) > 1 else ''} "
-                         f"{_span([g + 1 for g in touched])} of {groups}")
+                         f"{_span(touched)} of groups 0..{groups - 1}")
         else:
             words.append(f"only channels {_span(channels)} of 0..{width - 1}")
     return words

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from oracle.check.runner import Outcome
 from oracle.explain import case_picture
 from oracle.properties import PROPERTIES
 from oracle.properties.bad_inputs import table_lines
+from oracle.properties.compare import Mismatch
 from oracle.targets.variant import Variant
 
 CONVENTIONS = {
@@ -80,6 +82,9 @@ class Report:
             torch_version = "not installed"
         support = self.variant.support
         limits = support.limits()
+        offered = [f for f in ("conv2d", "conv2d_backward") if not self.variant.offers(f)]
+        if offered and support.backward:
+            limits = [*limits, f"it has no {' and no '.join(offered)}"]
         declared = ", ".join(limits) if limits else "the whole contract (CONTRACT.md), forward and backward"
         reference = f"{self.reference} (float64); error bounds per element (oracle.reference.tolerance)"
         if support.error == "normwise":
@@ -124,13 +129,18 @@ class Report:
         return "\n".join([*lines, self.tail()])
 
     def groups(self) -> list[list[Outcome]]:
-        """The failures, one list per root cause: outcomes that failed on the same case, in report order."""
+        """The failures, one list per root cause, in report order: outcomes that failed on the same case, or that
+        raised the same exception from the same place, or ended their worker the same way in the same place, on
+        whatever case (one bug in the variant's own code, met by several properties)."""
         groups: list[list[Outcome]] = []
         for o in self.outcomes:
             if o.verdict != "failed":
                 continue
             for group in groups:
-                if o.case is not None and same_case(group[0].case, o.case):
+                if o.case is not None and (same_case(group[0].case, o.case) or o.root == group[0].name):
+                    group.append(o)
+                    break
+                if _same_raise(group[0], o):
                     group.append(o)
                     break
             else:
@@ -141,7 +151,7 @@ class Report:
         """Each root cause's block and reproducer, then the verdict."""
         lines = []
         for group in self.groups():
-            lines += ["", *failure_block(group, self.reproducers.get(group[0].name))]
+            lines += ["", *failure_block(group, self.reproducers.get(group[0].name), self.variant.support.layouts)]
             if group[0].name in self.upstream and self.variant.upstream is not None:
                 library = self.variant.upstream["library"]
                 lines.append(f"  upstream reproducer ({library} and numpy only): python "
@@ -157,6 +167,27 @@ class Report:
             lines.append(f"FAILED: {', '.join(failed)} ({causes} root cause{'s' if causes > 1 else ''} above) "
                          f"({self.seconds:.1f}s)")
         return "\n".join(lines)
+
+
+def cause(failure: Mismatch) -> tuple[Any, ...]:
+    """What a failure is, for telling whether two failures are one bug: how a call died and where, the type and
+    place of what it raised, an input modified, a result aliased or reused, or (anything else) wrong values."""
+    if failure.stage == "died" and failure.died is not None:
+        return ("died", failure.died.how.split(" in ")[0].split(":")[0], failure.raised_at)
+    if failure.stage == "raised":
+        return ("raised", failure.line.split(":")[0].split(" raised ")[-1], failure.raised_at, failure.library_at)
+    if failure.stage in ("modified", "aliased", "reused"):
+        return (failure.stage,)
+    return ("values",)
+
+
+def _same_raise(a: Outcome, b: Outcome) -> bool:
+    """Whether two failures raised the same exception from the same line, or died the same way at the same place
+    (where the place is known)."""
+    if a.failure is None or b.failure is None or a.failure.stage not in ("raised", "died"):
+        return False
+    first, second = cause(a.failure), cause(b.failure)
+    return first == second and any(part for part in first[2:])
 
 
 def same_case(a: ConvCase | None, b: ConvCase | None) -> bool:
@@ -185,10 +216,14 @@ def verdict_line(o: Outcome, outcomes: list[Outcome] = (), width: int = 20) -> s
             count = f"{o.examples} points"
         return f"  ok    {o.name:{width}} {count:>10}  {o.seconds:5.1f}s"
     earlier = next((e for e in outcomes if e is not o and e.verdict == "failed" and e.case is not None
-                    and same_case(e.case, o.case)), None)
+                    and (same_case(e.case, o.case) or o.root == e.name)), None)
+    raised = next((e for e in outcomes if e is not o and e.verdict == "failed" and _same_raise(e, o)), None)
     if earlier is not None and outcomes.index(earlier) < outcomes.index(o):
         found = "same case"
         line = f"fails on the case {earlier.name} failed on (one root cause, reported below)"
+    elif raised is not None and outcomes.index(raised) < outcomes.index(o):
+        found = "same error"
+        line = f"fails the way {raised.name} does, at the same place (one root cause, reported below)"
     else:
         found = {"bad input": "table", "block sweep": "sweep", "transposed block sweep": "sweep"}.get(
             o.name, "edge case" if o.note else f"case {o.first_failure_at}")
@@ -198,9 +233,22 @@ def verdict_line(o: Outcome, outcomes: list[Outcome] = (), width: int = 20) -> s
     return f"  FAIL  {o.name:{width}} {found:>10}  {o.seconds:5.1f}s  {line}"
 
 
-def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
+def case_text(case: Any, layouts: tuple[str, str] | None = None) -> str:
+    """A case as a report shows it: its repr, with the shapes of ``x`` and ``w`` in the variant's declared layout
+    (``layouts``, where it is not the contract's) and the contract's following."""
+    text = repr(case)
+    if layouts is None or layouts == ("NHWC", "HWIO"):
+        return text
+    for name, shape, contract, letters in (("x", case.x.shape, "NHWC", layouts[0]),
+                                           ("w", case.w.shape, "HWIO", layouts[1])):
+        shown = tuple(shape[contract.index(letter)] for letter in letters)
+        text = text.replace(f"{name}.shape={shape}", f"{name}.shape={shown} ({letters}; {contract} {shape})", 1)
+    return text
+
+
+def failure_block(group: list[Outcome], path: Path | None, layouts: tuple[str, str] | None = None) -> list[str]:
     """The block of one root cause: the properties it fails, the case, the first difference, where, the geometry,
-    where the variant raised, and the reproducer."""
+    where the variant raised, and the reproducer (shapes and indices in the variant's declared ``layouts``)."""
     first = group[0]
     names = ", ".join(o.name for o in group)
     if first.name == "bad input" and first.case is None:
@@ -209,29 +257,38 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
     title = f"the {first.note}" if first.note else "minimal counterexample" if first.case is not None else "no case"
     lines = [f"--- {names}: {title} ---"]
     if first.case is not None:
-        lines.append(f"  case:  {first.case!r}")
+        lines.append(f"  case:  {case_text(first.case, layouts)}")
         if first.case.precision is not None:
             lines.append(f"  precision: {first.case.precision.describe()}")
+    said_once: set[str] = set()
+    messages: dict[str, list[Outcome]] = {}
     for o in group:
-        if o.failure is None:
-            continue
-        label = f"{o.name}: " if len(group) > 1 else ""
-        lines.append(f"  {label}first difference:  {o.failure.line}")
-        if o.failure.raised_at:
-            died = o.failure.died
-            verb = "raised" if died is None else "hung" if died.hung else died.how.split(":")[0].split(" with")[0]
-            lines.append(f"  {label}{verb} at:  {o.failure.raised_at}")
-        if o.failure.library_at:
-            lines.append(f"  {label}inside the library at:  {o.failure.library_at}")
-        if o.failure.died is not None and o is first:
-            said = o.failure.died.said()
-            if said:
-                lines.append("  the process said:")
-                lines += [f"    {line}" for line in said]
+        if o.failure is not None:
+            messages.setdefault(_message(o.failure.line), []).append(o)
+    for outcomes in messages.values():
+        label = f"{', '.join(o.name for o in outcomes)}: " if len(messages) > 1 else ""
+        shown_line = outcomes[0].failure.line
+        lines.append(f"  {label}first difference:  {shown_line}")
+        for o in outcomes:
+            where = o.failure.raised_at
+            if where and where not in said_once:
+                said_once.add(where)
+                died = o.failure.died
+                verb = "raised" if died is None else "hung" if died.hung else died.how.split(":")[0].split(" with")[0]
+                lines.append(f"  {verb} at:  {where}")
+            library = o.failure.library_at
+            if library and library not in said_once:
+                said_once.add(library)
+                lines.append(f"  inside the library at:  {library}")
+        died = outcomes[0].failure.died
+        if died is not None and "said" not in said_once and died.said():
+            said_once.add("said")
+            lines.append("  the process said:")
+            lines += [f"    {line}" for line in died.said()]
     failure = first.failure
     shown = (failure.case if failure is not None else None) or first.case  # call history: the call that failed
     if shown is not first.case:
-        lines.append(f"  failing call's case:  {shown!r}")
+        lines.append(f"  failing call's case:  {case_text(shown, layouts)}")
     if failure is not None and shown is not None:
         where = describe(failure.name, failure.bad, shown)
         if where:
@@ -250,6 +307,14 @@ def failure_block(group: list[Outcome], path: Path | None) -> list[str]:
         more = "  (add --alone for the failing call only)" if failure is not None and failure.step else ""
         lines.append(f"  reproducer: python {_shown(path)}{more}")
     return lines
+
+
+def _message(line: str) -> str:
+    """A failure line without the call it names (``[conv2d(...)]``): two properties that met the same failure in
+    different calls say the same thing."""
+    import re
+
+    return re.sub(r" \[(conv2d|conv_transpose2d)[^\[]*\]$", "", line)
 
 
 def _shown(path: Path) -> str:

@@ -51,7 +51,8 @@ class Outcome:
     """What one property's search found: ``verdict`` is ``"passed"``, ``"failed"`` or ``"skipped"``.
 
     ``calls``: where a call died only after others, the calls (`oracle.check.isolation.Call`) that make it die in a
-    fresh worker, the dying one last.
+    fresh worker, the dying one last. ``root``: the earlier property whose minimal case this one failed on (one root
+    cause, reported with it).
     """
 
     name: str
@@ -66,6 +67,7 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
     first_failure_seconds: float | None = None
     calls: list[Any] | None = None
+    root: str | None = None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -275,13 +277,30 @@ def plainest(prop: Property, variant: Variant, case: ConvCase | None, failure: M
     return case, failure
 
 
+def _hint(variant: Variant, outcome: Outcome, reference: Any) -> None:
+    """A hint, where the failure is one declaration away (`oracle.check.hints`)."""
+    from oracle.check.hints import precision_hint, raise_hint
+
+    failure = outcome.failure
+    case = failure.case if failure.case is not None else outcome.case
+    try:
+        said = precision_hint(variant.support, case, failure, reference) or raise_hint(
+            variant.support, case, failure, failure.name)
+    except Exception:  # a hint is a courtesy: never the check's failure
+        said = None
+    if said:
+        outcome.extra["hint"] = said
+
+
 def _judge_again(prop: Property, variant: Variant, outcome: Outcome, reference: Any) -> None:
     """Run the failing case once more, alone, in a fresh call (a fresh worker where the variant is isolated): if it
     holds, the failure came from what ran before it (`DEPENDS_ON_HISTORY`); a call that died is then replayed with
-    the calls before it (`death_history`)."""
+    the calls before it (`death_history`). Where the failure is one declaration away, a hint says which."""
     case, failure = outcome.case, outcome.failure
     if case is None or failure is None:
         return
+    if not failure.line.startswith("ORACLE"):
+        _hint(variant, outcome, reference)
     if variant.runtime is not None:
         variant.runtime.new_search()
     try:

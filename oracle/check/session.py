@@ -21,12 +21,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from oracle.check import reproducer, upstream
 from oracle.check.jobs import EXTRA_TASKS, PROPERTY, Plan, Tasks, can_share, default_jobs, task_names
-from oracle.check.report import Report, same_case, verdict_line
-from oracle.check.runner import Interrupted, Outcome
-from oracle.properties import PROPERTIES
-from oracle.properties.compare import Mismatch
+from oracle.check.report import Report, cause, same_case, verdict_line
+from oracle.check.runner import Interrupted, Outcome, check_values
+from oracle.properties import PROPERTIES, Property
+from oracle.properties.compare import Mismatch, shown_in
 from oracle.reference.torch_reference import one_thread
 from oracle.reference.truth import get_reference
 from oracle.targets.variant import Variant, from_object, load
@@ -47,25 +49,20 @@ class OracleFailure(AssertionError):
     """A variant failed the oracle; the message is the whole report."""
 
 
-def cause(failure: Mismatch) -> tuple[Any, ...]:
-    """What a failure is, for telling whether two failures are one bug: how a call died and where, the type and
-    place of what it raised, an input modified, a result aliased or reused, or (anything else) wrong values."""
-    if failure.stage == "died" and failure.died is not None:
-        return ("died", failure.died.how.split(" in ")[0].split(":")[0], failure.raised_at)
-    if failure.stage == "raised":
-        return ("raised", failure.line.split(":")[0].split(" raised ")[-1], failure.raised_at)
-    if failure.stage in ("modified", "aliased", "reused"):
-        return (failure.stage,)
-    return ("values",)
+def roots_and_theirs(outcomes: list[Outcome], root: Outcome) -> list[Outcome]:
+    """``root`` and the outcomes already reported on its case."""
+    return [o for o in outcomes if o is root or o.root == root.name or (o.case is not None and o.verdict == "failed"
+                                                                        and same_case(o.case, root.case))]
 
 
 def _attributed(outcome: Outcome, earlier: list[Outcome], variant: Variant, reference: Any) -> Outcome:
     """``outcome`` with its failure on the case of an earlier root cause where it fails there: a property that held
     fails on it for any reason; one that failed on its own case, for the same `cause`."""
-    prop = PROPERTY.get(outcome.name)
+    prop = PROPERTY.get(outcome.name) or SWEEPS.get(outcome.name)
     if prop is None or outcome.verdict == "skipped" or (outcome.failure is not None
                                                          and outcome.failure.line.startswith("ORACLE")):
         return outcome
+    earlier_outcomes = earlier
     roots: list[Outcome] = []
     for o in earlier:
         if o.verdict == "failed" and o.case is not None and o.name in PROPERTY \
@@ -77,20 +74,41 @@ def _attributed(outcome: Outcome, earlier: list[Outcome], variant: Variant, refe
             return outcome
         if not _fits(root.case, variant, prop):  # a case this property's functions do not take
             continue
-        if variant.runtime is not None:
-            variant.runtime.fresh()
-        try:
-            prop.check(variant, root.case, reference)
-        except Mismatch as failure:
-            if failure.line.startswith("ORACLE"):
+        for case in _as_tried(root.case):
+            if variant.runtime is not None:
+                variant.runtime.fresh()
+            try:
+                prop.check(variant, case, reference)
+            except Mismatch as failure:
+                if failure.line.startswith("ORACLE"):
+                    continue
+                if outcome.verdict == "failed" and cause(failure) != cause(outcome.failure):
+                    continue
+                kept = outcome.extra if outcome.name in SWEEPS else {}  # the sweep's failing points say more
+                if case is not root.case:  # the root's case with a dy to propagate: one case for the whole block
+                    for earlier in (o for o in roots_and_theirs(earlier_outcomes, root)):
+                        earlier.case = case
+                return dataclasses.replace(outcome, verdict="failed", case=case, failure=failure, note=root.note,
+                                           history="", calls=None, extra=kept, root=root.root or root.name)
+            except Exception:  # the oracle's own trouble on another property's case: keep the outcome as found
                 continue
-            if outcome.verdict == "failed" and cause(failure) != cause(outcome.failure):
-                continue
-            return dataclasses.replace(outcome, verdict="failed", case=root.case, failure=failure, note=root.note,
-                                       history="", calls=None, extra={})
-        except Exception:  # the oracle's own trouble on another property's case: keep the outcome as found
-            continue
     return outcome
+
+
+SWEEPS = {name: Property(name, check_values, transposed=name.startswith("transposed"), uses_backward=True)
+          for name in ("block sweep", "transposed block sweep")}
+"""The sweeps as properties of one case, to try an earlier root cause's case on (one bug, one block)."""
+
+
+def _as_tried(case: Any) -> list[Any]:
+    """An earlier root cause's case as another property tries it: as it is, and, where its ``dy`` is all zeros (a
+    forward property's minimal case: Hypothesis shrinks what it does not read), with a ``dy`` of ones, so that a
+    backward property meets the same convolution with something to propagate."""
+    tried = [case]
+    if not np.any(case.dy) and case.dy.size:  # distinct small integers: no symmetry hides a misplaced gradient
+        values = (np.arange(case.dy.size) % 7 + 1).reshape(case.dy.shape)
+        tried.append(case.replace(dy=values.astype(case.dy.dtype)))
+    return tried
 
 
 def _fits(case: Any, variant: Variant, prop: Any) -> bool:
@@ -218,7 +236,9 @@ def check_variant(
             if progress is not None:
                 progress("" if jobs == 1 else f"  ...   {len(finished)} of {len(names)} tasks done")
             while len(report.outcomes) in finished:
-                record(_attributed(finished[len(report.outcomes)], report.outcomes, checked, ref))
+                with shown_in(checked.support.layouts):
+                    attributed = _attributed(finished[len(report.outcomes)], report.outcomes, checked, ref)
+                record(attributed)
     except KeyboardInterrupt as stop:
         interrupted = [stop] if isinstance(stop, Interrupted) else []
         interrupted += [e for e in tasks.interrupted() if isinstance(e, Interrupted)]

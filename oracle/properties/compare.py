@@ -6,6 +6,9 @@ first differing element, its value, the truth, the error against its own bound, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,7 @@ class Mismatch(AssertionError):
         self.case: Any = None
         self.step: int | None = None
         self.alone = False  # a layout or history property's failure that the plain call shows too
+        self.layouts = SHOWN_LAYOUT.get()  # the layout its indices are shown in
         self.arranged: tuple[str, tuple[str, ...]] | None = None  # memory layouts: the layout, and of which arguments
 
     def __reduce__(self):
@@ -57,7 +61,8 @@ class Mismatch(AssertionError):
         for idx in map(tuple, np.argwhere(self.bad)[:limit]):
             with np.errstate(invalid="ignore"):
                 err = abs(actual[idx] - expected[idx])
-            lines.append(f"{self.name}[{_index(idx)}] = {actual[idx]:.9g}, should be {_should(expected, bound, idx)} "
+            lines.append(f"{_named(self.name, idx, self.layouts)} = {actual[idx]:.9g}, should be "
+                         f"{_should(expected, bound, idx)} "
                          f"(|err| {err:.1e}, bound {bound.describe(idx)})")
         more = int(self.bad.sum()) - len(lines)
         return lines + ([f"... and {more} more"] if more > 0 else [])
@@ -70,8 +75,40 @@ def _rebuilt(line: str, name: str, stage: str, state: dict[str, Any]) -> Mismatc
     return mismatch
 
 
+SHOWN_LAYOUT: ContextVar[tuple[str, str] | None] = ContextVar("shown_layout", default=None)
+"""The layout a variant declares (activation and weight letters), while it is judged: failure lines then give
+indices and shapes in it, the contract's following in brackets (None: the contract's own)."""
+
+
+@contextmanager
+def shown_in(layouts: tuple[str, str]) -> Iterator[None]:
+    """Failures met meanwhile speak the variant's layout (``("NCHW", "OIHW")``), where it is not the contract's."""
+    token = SHOWN_LAYOUT.set(None if layouts == ("NHWC", "HWIO") else layouts)
+    try:
+        yield
+    finally:
+        SHOWN_LAYOUT.reset(token)
+
+
+def _in_layout(name: str, values: tuple[int, ...], layouts: tuple[str, str] | None) -> tuple[int, ...] | None:
+    """A result's index or shape (in the contract's layout) in the variant's; None where it is the same."""
+    if layouts is None or len(values) != 4:
+        return None
+    contract, letters = ("HWIO", layouts[1]) if name in ("w", "dw") else ("NHWC", layouts[0])
+    return tuple(values[contract.index(letter)] for letter in letters)
+
+
 def _index(idx: tuple[int, ...]) -> str:
     return ",".join(str(int(i)) for i in idx)
+
+
+def _named(name: str, idx: tuple[int, ...], layouts: tuple[str, str] | None) -> str:
+    """``y[0,1,0,0]``, or in a declared layout ``y[0,1,0,0] (NHWC y[0,0,1,0])``."""
+    shown = _in_layout(name, idx, layouts)
+    if shown is None:
+        return f"{name}[{_index(idx)}]"
+    contract = "HWIO" if name in ("w", "dw") else "NHWC"
+    return f"{name}[{_index(shown)}] ({contract} {name}[{_index(idx)}])"
 
 
 def _should(expected: np.ndarray, bound: Bound, idx: tuple[int, ...]) -> str:
@@ -89,6 +126,12 @@ def check_shape_dtype(name: str, actual: object, shape: tuple[int, ...], dtype: 
             f"{name} is a {type(actual).__name__}, but should be a numpy.ndarray [{call}]", name=name, stage="type"
         )
     if actual.shape != tuple(shape):
+        layouts = SHOWN_LAYOUT.get()
+        got, want = _in_layout(name, actual.shape, layouts), _in_layout(name, tuple(shape), layouts)
+        if got is not None and want is not None:
+            contract = "HWIO" if name in ("w", "dw") else "NHWC"
+            raise Mismatch(f"{name}.shape={got}, but should be {want} ({contract}: {actual.shape}, but should be "
+                           f"{tuple(shape)}) [{call}]", name=name, stage="shape")
         raise Mismatch(f"{name}.shape={actual.shape}, but should be {tuple(shape)} [{call}]", name=name,
                        stage="shape")
     if actual.dtype != dtype:
@@ -136,14 +179,21 @@ def assert_close(name: str, actual: object, expected: Expected | np.ndarray, bou
         err = abs(a[first] - value[first])
     total = np.broadcast_to(limits.total, value.shape)
     limits = Bound(total, {k: np.broadcast_to(v, value.shape) for k, v in limits.parts.items()}, limits.inf)
-    line = (f"{name}[{_index(first)}]={a[first]:.6g}, but should be {_should(value, limits, first)} "
+    line = (f"{_named(name, first, SHOWN_LAYOUT.get())}={a[first]:.6g}, but should be {_should(value, limits, first)} "
             f"(|err| {err:.1e} > bound {limits.describe(first)}) [{call}]")
     raise Mismatch(line, name=name, stage="values", bad=bad, values=(a, value, limits))
 
 
 def describe_call(function: str, x_shape, w_shape, options: dict, *, dtype, bias: bool | None = None) -> str:
-    """``conv2d(x.shape=(2, 5, 5, 3), w.shape=(3, 3, 3, 4), float32, stride=(2, 1), padding=...)``."""
-    parts = [f"x.shape={tuple(x_shape)}", f"w.shape={tuple(w_shape)}", np.dtype(dtype).name]
+    """``conv2d(x.shape=(2, 5, 5, 3), w.shape=(3, 3, 3, 4), float32, stride=(2, 1), padding=...)``; the shapes in
+    the layout the variant declares, where it is judged in one (`shown_in`), the contract's following."""
+    layouts = SHOWN_LAYOUT.get()
+    shapes = []
+    for name, shape in (("x", tuple(x_shape)), ("w", tuple(w_shape))):
+        shown = _in_layout(name, shape, layouts)
+        shapes.append(f"{name}.shape={shape}" if shown is None else
+                      f"{name}.shape={shown} ({'HWIO' if name == 'w' else 'NHWC'} {shape})")
+    parts = [*shapes, np.dtype(dtype).name]
     if bias is not None and function == "conv2d":
         parts.append("bias" if bias else "no bias")
     parts += [f"{k}={v!r}" for k, v in options.items()]

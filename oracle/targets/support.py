@@ -288,7 +288,7 @@ class Support:
             return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in declared.items()})
         if hasattr(declared, "conv_oracle_support"):
             return cls.of(declared.conv_oracle_support)
-        if callable(getattr(declared, "conv2d", None)):
+        if callable(getattr(declared, "conv2d", None)) or callable(getattr(declared, "conv_transpose2d", None)):
             return cls()
         raise DeclarationError("conv_oracle_support must be a dict of Support fields or an oracle.Support; "
                                f"got {type(declared).__name__}")

@@ -290,24 +290,27 @@ def _origin(obj: object, target: str | None) -> Origin:
 
 
 def from_object(obj: object, name: str | None = None, *, target: str | None = None) -> Variant:
-    """A `Variant` from a module or any object with ``conv2d`` (and optionally ``conv2d_backward``)."""
+    """A `Variant` from a module or any object with ``conv2d`` or ``conv_transpose2d`` (and optionally their
+    backward passes)."""
     if isinstance(obj, Variant):
         return obj
     name = name or target or getattr(obj, "__name__", None) or type(obj).__name__
     functions: dict[str, Callable[..., Any]] = {}
-    conv2d = getattr(obj, "conv2d", None)
-    if not callable(conv2d):
-        raise VariantError(f"{name} must have a callable conv2d(x, w, b=None, *, stride, padding, dilation, groups); "
-                           f"got {'none' if conv2d is None else type(conv2d).__name__}")
-    functions["conv2d"] = conv2d
     support = Support.of(obj)
-    backward = getattr(obj, "conv2d_backward", None)
-    if backward is None:
-        support = support.replace(backward=False)
-    elif support.backward:
-        if not callable(backward):
-            raise VariantError(f"{name}.conv2d_backward must be callable; got {type(backward).__name__}")
-        functions["conv2d_backward"] = backward
+    conv2d, transposed = getattr(obj, "conv2d", None), getattr(obj, "conv_transpose2d", None)
+    if not callable(conv2d) and not (callable(transposed) and support.transposed):
+        raise VariantError(f"{name} must have a callable conv2d(x, w, b=None, *, stride, padding, dilation, groups) "
+                           "or conv_transpose2d(x, w, b=None, *, stride, padding, output_padding, dilation, groups); "
+                           f"got {'none' if conv2d is None else type(conv2d).__name__}")
+    if conv2d is not None:
+        if not callable(conv2d):
+            raise VariantError(f"{name}.conv2d must be callable; got {type(conv2d).__name__}")
+        functions["conv2d"] = conv2d
+        backward = getattr(obj, "conv2d_backward", None)
+        if backward is not None and support.backward:
+            if not callable(backward):
+                raise VariantError(f"{name}.conv2d_backward must be callable; got {type(backward).__name__}")
+            functions["conv2d_backward"] = backward
     if support.transposed:
         for function in ("conv_transpose2d", "conv_transpose2d_backward"):
             found = getattr(obj, function, None)
