@@ -133,8 +133,11 @@ class Report:
         raised the same exception from the same place, or ended their worker the same way in the same place, on
         whatever case (one bug in the variant's own code, met by several properties)."""
         groups: list[list[Outcome]] = []
+        history = self.history_root()
+        if history is not None:  # failures that held when run alone: one bug of state, call history's
+            groups.append([history, *(o for o in self.outcomes if o is not history and _by_history(o))])
         for o in self.outcomes:
-            if o.verdict != "failed":
+            if o.verdict != "failed" or (history is not None and (o is history or _by_history(o))):
                 continue
             for group in groups:
                 if o.case is not None and (same_case(group[0].case, o.case) or o.root == group[0].name):
@@ -146,6 +149,11 @@ class Report:
             else:
                 groups.append([o])
         return groups
+
+    def history_root(self) -> Outcome | None:
+        """The call history property's failure, where it failed because of what ran before (not alone)."""
+        return next((o for o in self.outcomes if o.verdict == "failed" and o.name.endswith("call history")
+                     and o.failure is not None and not o.failure.alone), None)
 
     def tail(self) -> str:
         """Each root cause's block and reproducer, then the verdict."""
@@ -179,6 +187,11 @@ def cause(failure: Mismatch) -> tuple[Any, ...]:
     if failure.stage in ("modified", "aliased", "reused"):
         return (failure.stage,)
     return ("values",)
+
+
+def _by_history(o: Outcome) -> bool:
+    """Whether a failure held when its case ran again alone, in a fresh call: it came from what ran before."""
+    return o.verdict == "failed" and o.history.startswith("it held when the same case ran again")
 
 
 def _same_raise(a: Outcome, b: Outcome) -> bool:
@@ -218,7 +231,10 @@ def verdict_line(o: Outcome, outcomes: list[Outcome] = (), width: int = 20) -> s
     earlier = next((e for e in outcomes if e is not o and e.verdict == "failed" and e.case is not None
                     and (same_case(e.case, o.case) or o.root == e.name)), None)
     raised = next((e for e in outcomes if e is not o and e.verdict == "failed" and _same_raise(e, o)), None)
-    if earlier is not None and outcomes.index(earlier) < outcomes.index(o):
+    if _by_history(o):
+        found = "history"
+        line = "fails only after other calls, not alone in a fresh call (call history; one root cause, below)"
+    elif earlier is not None and outcomes.index(earlier) < outcomes.index(o):
         found = "same case"
         line = f"fails on the case {earlier.name} failed on (one root cause, reported below)"
     elif raised is not None and outcomes.index(raised) < outcomes.index(o):
@@ -295,11 +311,18 @@ def failure_block(group: list[Outcome], path: Path | None, layouts: tuple[str, s
             lines.append(f"  where: {'; '.join(where)}")
         for line in failure.differences(limit=3):
             lines.append(f"    {line}")
+    said_extra: set[str] = set()
+    histories = [o.name for o in group if o.history.startswith("it held when")]
     for o in group:
         for key, value in o.extra.items():
-            lines.append(f"  {key}: {value}")
-        if o.history:
+            if (key, value) not in said_extra:
+                said_extra.add((key, value))
+                lines.append(f"  {key}: {value}")
+        if o.history and not o.history.startswith("it held when"):
             lines.append(f"  history: {o.name} {o.history}")
+    if histories:
+        held = next(o.history for o in group if o.history.startswith("it held when"))
+        lines.append(f"  history: {', '.join(histories)}: {held}")
     if shown is not None:
         bad = failure.bad if failure is not None else None
         lines += ["  " + line for line in case_picture(shown, bad, failure.name if failure else "")]
@@ -314,7 +337,8 @@ def _message(line: str) -> str:
     different calls say the same thing."""
     import re
 
-    return re.sub(r" \[(conv2d|conv_transpose2d)[^\[]*\]$", "", line)
+    line = re.sub(r" \[(conv2d|conv_transpose2d)[^\[]*\]$", "", line)
+    return re.sub(r", (with contiguous arguments too|alone too, in a fresh call)[^\[]*$", "", line)
 
 
 def _shown(path: Path) -> str:

@@ -66,7 +66,7 @@ def _attributed(outcome: Outcome, earlier: list[Outcome], variant: Variant, refe
     roots: list[Outcome] = []
     for o in earlier:
         if o.verdict == "failed" and o.case is not None and o.name in PROPERTY \
-                and PROPERTY[o.name].transposed == prop.transposed \
+                and PROPERTY[o.name].transposed == prop.transposed and not o.history.startswith("it held when") \
                 and not any(same_case(r.case, o.case) for r in roots):
             roots.append(o)
     for root in roots:

@@ -296,9 +296,13 @@ def from_object(obj: object, name: str | None = None, *, target: str | None = No
         return obj
     name = name or target or getattr(obj, "__name__", None) or type(obj).__name__
     functions: dict[str, Callable[..., Any]] = {}
-    support = Support.of(obj)
     conv2d, transposed = getattr(obj, "conv2d", None), getattr(obj, "conv_transpose2d", None)
-    if not callable(conv2d) and not (callable(transposed) and support.transposed):
+    if not callable(conv2d) and not callable(transposed):
+        raise VariantError(f"{name} must have a callable conv2d(x, w, b=None, *, stride, padding, dilation, groups) "
+                           "or conv_transpose2d(x, w, b=None, *, stride, padding, output_padding, dilation, groups); "
+                           f"got {'none' if conv2d is None else type(conv2d).__name__}")
+    support = Support.of(obj)
+    if not callable(conv2d) and not support.transposed:
         raise VariantError(f"{name} must have a callable conv2d(x, w, b=None, *, stride, padding, dilation, groups) "
                            "or conv_transpose2d(x, w, b=None, *, stride, padding, output_padding, dilation, groups); "
                            f"got {'none' if conv2d is None else type(conv2d).__name__}")
