@@ -230,3 +230,21 @@ def test_reading_reproducers_refuse_unknown_flags_and_alone_where_it_does_nothin
     for flag in ("--bogus", "--alone"):
         run = subprocess.run([sys.executable, script, flag], capture_output=True, text=True, cwd="/", timeout=300)
         assert run.returncode == 2 and "unrecognized arguments" in run.stderr, run.stderr
+
+
+# --- 9. a database keeps the seed ----------------------------------------------------------------------------
+
+def test_reading_a_database_keeps_the_seed_its_minimal_case_and_replays_it_first(tmp_path):
+    options = dict(only=["forward"], max_examples=60, report_dir=None, isolate=False)
+    def forward(report):
+        return next(o for o in report.outcomes if o.name == "forward")
+
+    seeded = forward(check_variant("oracle.zoo.groups_interleaved", **options))
+    database = str(tmp_path / "examples")
+    first = check_variant("oracle.zoo.groups_interleaved", database=database, **options)
+    again = check_variant("oracle.zoo.groups_interleaved", database=database, **options)
+    assert "seed 0; failures kept in the example database" in first.text()
+    for report in (first, again):
+        assert repr(forward(report).case) == repr(seeded.case), report.text()
+    assert forward(again).first_failure_at == 1, again.text()
+    assert seeded.first_failure_at > 1

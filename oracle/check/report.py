@@ -102,9 +102,8 @@ class Report:
             lines.append("  WARNING:     PyTorch is not installed: the loops of naive are the truth, so a bug naive "
                          "shares goes unseen" + (", and naive judged by itself proves nothing"
                                                  if self.variant.name == "naive" else ""))
-        seed = self.seed if self.seed is not None else "random" + (
-            ": Hypothesis's own search, failures kept in the example database and replayed first" if self.database
-            else "")
+        seed = ("random" if self.seed is None else str(self.seed)) + (
+            "; failures kept in the example database and replayed first" if self.database else "")
         isolation = self.isolation or ("none: every call in this process" + (
             " (--in-process)" if self.variant.origin.target else " (an object of this process)"))
         sweeps = [t for t in self.tasks if t.endswith("block sweep")]

@@ -182,13 +182,13 @@ def _search(variant: Variant, prop: Property, reference: Any, max_examples: int,
     strategy = (transposed_cases(support=variant.support, functions=functions) if prop.transposed
                 else conv_cases(support=variant.support, functions=functions))
     search = given(case=strategy)(test)
+    if seed_value is not None:  # before the settings: seed() alone turns the example database off
+        search = seed(property_seed(seed_value, prop.name))(search)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
     search = settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
                       report_multiple_bugs=False, phases=phases,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                              HealthCheck.filter_too_much])(search)
-    if seed_value is not None:
-        search = seed(property_seed(seed_value, prop.name))(search)
     try:
         with own_constants():
             search()

@@ -189,8 +189,6 @@ def check_variant(
     owned = isinstance(variant, str)
     threads = max(1, default_jobs() // jobs) if jobs > 1 else None
     checked, target, rebuildable = _prepare(variant, target, isolate, timeout, threads)
-    if database is not None:
-        seed = None  # Hypothesis keeps and replays examples only for a search it seeds itself
     ref = get_reference(reference)
     plan = Plan(target if rebuildable else None, checked.runtime is not None, checked.support, timeout, ref.name,
                 max_examples, seed, profile, database, target or checked.name)
