@@ -2,10 +2,11 @@
 its output compared with what the block shows, and every ``python`` block is run.
 
 A ``console`` block is a transcript: a line ``$ command`` followed by the output it prints. A line ``...`` stands for
-any number of lines; durations (``3.1s``, ``12 us``), reproducers' timestamps and the versions line are compared as
-shapes, not values. Commands run in a fresh directory outside the repository, as a user's would, with the installed
-``conv-oracle`` and ``python``. A ``python`` block runs there too, with the files the surrounding text says the user
-has (``my_conv.py``: a correct convolution).
+any number of lines; durations (``3.1s``, ``12 us``), reproducers' timestamps, the versions line and the reports
+folder (in the temporary directory, named for the user) are compared as shapes, not values. Commands run in a fresh
+directory outside the repository, as a user's would, with the installed ``conv-oracle`` and ``python``. A ``python``
+block runs there too, with the files the surrounding text says the user has (``my_conv.py``: a correct
+convolution).
 """
 
 import difflib
@@ -57,6 +58,7 @@ def _shape(line: str) -> str:
     line = re.sub(r" *\d+(\.\d+)?(s|ms| us)\b", " <time>", line)
     line = re.sub(r"\d{8}-\d{6}(-\d+)?", "<stamp>", line)
     line = re.sub(r"python \S+, numpy \S+, torch \S+, hypothesis \S+", "<versions>", line)
+    line = re.sub(r"\S*/conv-oracle-reports-[^/\s]+/", "<reports>/", line)
     return line.rstrip()
 
 
@@ -127,7 +129,7 @@ def test_docs_python_block_runs(where, line, code, user_dir):
     (user_dir / "snippet.py").write_text(code)
     if "def test_" in code:
         (user_dir / "test_snippet.py").write_text(code)
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_snippet.py"]
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", "test_snippet.py"]
     else:
         command = [sys.executable, "snippet.py"]
     run = subprocess.run(command, capture_output=True, text=True, cwd=user_dir, env=_environment(), timeout=900)
