@@ -4,6 +4,7 @@
     conv-oracle selftest             the oracle against its mutant zoo and the bundled implementations
     conv-oracle explain ...          draw the padding geometry of one convolution
     conv-oracle bench                time naive, vectorized and torch
+    conv-oracle survey               every installed bundled target, one dtype at a time, as one table
 
 Exit status: 0 every property held; 1 a counterexample was found; 2 a usage or import error (one line on stderr,
 naming the argument, the rule and what it got; never a traceback for a user's mistake).
@@ -17,12 +18,14 @@ import random
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from oracle.check.settings import PROFILES
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 DTYPE_NAMES = ("float32", "float64", "float16", "bfloat16")
+DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def property_names() -> list[str]:
@@ -136,6 +139,30 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--in-process", action="store_true",
                        help="call the variant in this process, as a debugger needs (a crash, an exit or a hang of "
                             "the variant then ends the check)")
+
+    survey = sub.add_parser("survey", help="check every installed bundled target, one dtype at a time, as one table",
+                            description="Check every bundled target whose library is installed (and any named with "
+                                        "--target), each isolated and once per storage dtype, and write the table "
+                                        "of verdicts as Markdown, HTML and JSON: a row per target, a column per "
+                                        "property, a mark per dtype. Exit 0 once written, 2 on a usage error.")
+    survey.add_argument("--target", action="append", dest="targets", metavar="TARGET", default=[],
+                        help="another target to survey (repeatable): package.module or package.module:attribute")
+    survey.add_argument("--no-bundled", action="store_true", help="survey only the targets named with --target")
+    survey.add_argument("--dtype", action="append", dest="dtypes", metavar="DTYPE", choices=DTYPES,
+                        help="survey only this storage dtype (repeatable; default: " + ", ".join(DTYPES) + ")")
+    survey.add_argument("--property", action="append", dest="only", metavar="NAME",
+                        help="survey only this property (repeatable)")
+    survey.add_argument("--max-examples", type=_positive, default=25,
+                        help="generated cases per property and dtype (default 25)")
+    survey.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0; -1 draws one)")
+    survey.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                        help=f"run N properties at once (default: the {_cores()} cores this process may use)")
+    survey.add_argument("--timeout", type=_seconds, default=None, metavar="S",
+                        help="a call that gives no answer in S seconds is a hang (default: from the target's own "
+                             "call times)")
+    survey.add_argument("--out", default=None, metavar="DIR",
+                        help="where survey.md, survey.html, survey.json and the reports go (default: a new folder "
+                             "of the system's temporary directory)")
 
     selftest = sub.add_parser("selftest", help="run the mutant zoo: every mutant caught, every correct one passes",
                               description="Run the oracle against its zoo of buggy variants (each must be caught) "
@@ -376,6 +403,39 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _survey(args: argparse.Namespace) -> int:
+    from oracle.check.session import default_report_dir
+    from oracle.survey import render, run
+    from oracle.survey.run import installed_bundled
+
+    names = property_names()
+    unknown = sorted(set(args.only or ()) - set(names))
+    if unknown:
+        raise UsageError(f"--property must be one of {', '.join(map(repr, names))}; got "
+                         f"{', '.join(map(repr, unknown))}")
+    targets = ([] if args.no_bundled else installed_bundled()) + [t for t in args.targets]
+    if not targets:
+        raise UsageError("survey needs a target: no bundled target's library is installed here, and --no-bundled "
+                         "was given without --target; got none")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(_writable_directory(args.out, "--out")) if args.out is not None else (
+        default_report_dir().parent / f"{default_report_dir().name.replace('reports', 'survey')}-{stamp}")
+    dtypes = tuple(d for d in DTYPES if d in args.dtypes) if args.dtypes else DTYPES
+    jobs = args.jobs or _cores()
+    out_lines = _Out()
+    out_lines(f"conv-oracle survey: {len(targets)} targets, {', '.join(dtypes)}; {args.max_examples} cases per "
+              f"property and dtype, seed {args.seed}")
+    survey = run(targets, out, dtypes=dtypes, only=args.only, max_examples=args.max_examples, seed=_seed(args.seed),
+                 jobs=jobs, timeout=args.timeout, told=out_lines)
+    paths = render.write(survey, out)
+    out_lines("")
+    out_lines(render.markdown(survey).rstrip("\n"))
+    out_lines("")
+    for kind, path in paths.items():
+        out_lines(f"{kind + ':':10}{path}")
+    return EXIT_OK
+
+
 def _selftest(args: argparse.Namespace) -> int:
     from oracle.check import selftest
 
@@ -386,7 +446,8 @@ def _selftest(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return its exit status."""
     args = _parser().parse_args(_join_negative_values(sys.argv[1:] if argv is None else list(argv)))
-    commands = {"check": _check, "selftest": _selftest, "explain": _explain, "bench": _bench}
+    commands = {"check": _check, "selftest": _selftest, "explain": _explain, "bench": _bench,
+                "survey": _survey}
     try:
         return commands[args.command](args)
     except (UsageError, ValueError, TypeError) as error:

@@ -174,8 +174,8 @@ def check_variant(
     import string only). ``target`` is the import string written into reproducers (default: the one the variant
     was loaded by); reproducers go to ``report_dir`` (default: a folder of the system's temporary directory; None:
     none written). ``database`` is a Hypothesis example database (or a directory or ``redis://`` spec) that keeps
-    failing cases between runs and replays them first; with one, the search is Hypothesis's own random one
-    (``seed`` is not used: Hypothesis saves no examples of a seeded search). ``echo`` receives the header and
+    failing cases between runs and replays them first, then draws as ``seed`` says (the same cases and minimal cases
+    as without one). ``echo`` receives the header and
     each verdict line as soon as it is known, ``progress`` a running count of cases.
     """
     known = [p.name for p in PROPERTIES] + list(EXTRA_PROPERTIES)
