@@ -143,14 +143,24 @@ def run_property(
     return outcome
 
 
-def _search(variant: Variant, prop: Property, reference: Any, max_examples: int, seed_value: int | None,
-            profile: str | None, edge_cases: bool, shrink: bool, on_example: Callable[[int], None] | None,
-            database: ExampleDatabase | None, database_key: str) -> Outcome:
-    state: dict[str, Any] = {"examples": 0, "first": None, "found": None, "case": None, "failure": None,
-                             "current": None}
+def digest_of(database_key: str, name: str) -> bytes:
+    """What a property's search adds to Hypothesis's digest of its test, so that its example database key is the
+    target's and the property's: ``database_key`` as it is where it holds ``::`` (a pytest node id, as pytest's and
+    HypoFuzz's Hypothesis tests are keyed), else ``database_key`` and ``name``."""
+    return database_key.encode() if "::" in database_key else f"{database_key}\0{name}".encode()
+
+
+def property_test(variant: Variant, prop: Property, reference: Any, *, max_examples: int = 100,
+                  seed_value: int | None = 0, profile: str | None = None, shrink: bool = True,
+                  on_example: Callable[[int], None] | None = None, database: ExampleDatabase | None = None,
+                  database_key: str = "", state: dict[str, Any] | None = None) -> Callable[[], None]:
+    """The Hypothesis test that searches for a counterexample to ``prop`` on ``variant``: ``given`` the cases of the
+    variant's declaration, with the oracle's settings; calling it runs the search and raises the minimal failure.
+    ``state`` (a dict) receives the count of cases, the first failure's index and time, and the failing case and
+    `Mismatch`."""
+    state = {} if state is None else state
+    state.update({"examples": 0, "first": None, "found": None, "case": None, "failure": None, "current": None})
     start = time.perf_counter()
-    if variant.runtime is not None:
-        variant.runtime.new_search()
 
     def first_failure() -> None:
         if state["first"] is None:
@@ -177,7 +187,7 @@ def _search(variant: Variant, prop: Property, reference: Any, max_examples: int,
     if profile:
         register_profiles()
     parent = settings.get_profile(profile) if profile else settings.default
-    test._hypothesis_internal_add_digest = f"{database_key}\0{prop.name}".encode()  # type: ignore[attr-defined]
+    test._hypothesis_internal_add_digest = digest_of(database_key, prop.name)  # type: ignore[attr-defined]
     functions = prop.calls(variant)
     strategy = (transposed_cases(support=variant.support, functions=functions) if prop.transposed
                 else conv_cases(support=variant.support, functions=functions))
@@ -185,10 +195,23 @@ def _search(variant: Variant, prop: Property, reference: Any, max_examples: int,
     if seed_value is not None:  # before the settings: seed() alone turns the example database off
         search = seed(property_seed(seed_value, prop.name))(search)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
-    search = settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
-                      report_multiple_bugs=False, phases=phases,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                             HealthCheck.filter_too_much])(search)
+    return settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
+                    report_multiple_bugs=False, phases=phases,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much])(search)
+
+
+def _search(variant: Variant, prop: Property, reference: Any, max_examples: int, seed_value: int | None,
+            profile: str | None, edge_cases: bool, shrink: bool, on_example: Callable[[int], None] | None,
+            database: ExampleDatabase | None, database_key: str) -> Outcome:
+    state: dict[str, Any] = {}
+    start = time.perf_counter()
+    if variant.runtime is not None:
+        variant.runtime.new_search()
+    search = property_test(variant, prop, reference, max_examples=max_examples, seed_value=seed_value,
+                           profile=profile, shrink=shrink, on_example=on_example, database=database,
+                           database_key=database_key, state=state)
+    test = search.hypothesis.inner_test  # type: ignore[attr-defined]
     try:
         with own_constants():
             search()

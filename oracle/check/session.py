@@ -164,6 +164,7 @@ def check_variant(
     isolate: bool | None = None,
     jobs: int = 1,
     timeout: float | None = None,
+    database_key: str | None = None,
 ) -> Report:
     """Run every property that applies to ``variant`` (an import string, a `Variant`, a module or an object with
     ``conv2d``).
@@ -175,8 +176,9 @@ def check_variant(
     was loaded by); reproducers go to ``report_dir`` (default: a folder of the system's temporary directory; None:
     none written). ``database`` is a Hypothesis example database (or a directory or ``redis://`` spec) that keeps
     failing cases between runs and replays them first, then draws as ``seed`` says (the same cases and minimal cases
-    as without one). ``echo`` receives the header and
-    each verdict line as soon as it is known, ``progress`` a running count of cases.
+    as without one); each property's cases are filed under ``database_key`` (default: the target's name) and the
+    property's name, or under ``database_key`` alone where it is a pytest node id (``a::b``). ``echo`` receives the
+    header and each verdict line as soon as it is known, ``progress`` a running count of cases.
     """
     known = [p.name for p in PROPERTIES] + list(EXTRA_PROPERTIES)
     unknown = sorted(set(only or ()) - set(known))
@@ -191,7 +193,7 @@ def check_variant(
     checked, target, rebuildable = _prepare(variant, target, isolate, timeout, threads)
     ref = get_reference(reference)
     plan = Plan(target if rebuildable else None, checked.runtime is not None, checked.support, timeout, ref.name,
-                max_examples, seed, profile, database, target or checked.name)
+                max_examples, seed, profile, database, database_key or target or checked.name)
     if jobs > 1 and not can_share(plan):
         jobs = 1
     if jobs > 1:  # the runners' workers share the cores (each computes on its share) and this process's zygote

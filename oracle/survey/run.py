@@ -117,7 +117,7 @@ def installed_bundled() -> list[str]:
 def library_of(target: str) -> tuple[str, str]:
     """``(distribution, version)`` of a bundled target's library; for another target, its top-level package's
     distribution where one is installed, else ``("", "")``."""
-    distribution = BUNDLED.get(target)
+    distribution = BUNDLED.get(target) or BUNDLED.get(target.split(":")[0])
     if distribution is None:
         top = target.split(":")[0].split(".")[0]
         names = importlib.metadata.packages_distributions().get(top, [])
