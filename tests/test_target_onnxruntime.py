@@ -75,12 +75,33 @@ def test_declared_dtypes_are_those_the_cpu_provider_runs(target):
                 assert "NOT_IMPLEMENTED" in str(error)
 
 
+def _transposed_rounded_once(variant, trials=4):
+    """How many elements of float16 ``conv_transpose2d`` (with a bias; groups, stride 2, padding 1) differ from the
+    exact result rounded once to float16; the inputs' float32 sums are exact (`tests.test_targets._rounded_once`)."""
+    import naive
+    from oracle.reference.precision import FORMATS
+    from tests.test_targets import _exact_values
+
+    rng, wrong = np.random.default_rng(1), 0
+    for trial in range(trials):
+        groups = 4 if trial % 2 else 1
+        x, w = _exact_values(rng, (2, 5, 5, 24), "float16"), _exact_values(rng, (3, 3, 8 // groups, 24), "float16")
+        b = _exact_values(rng, (8,), "float16")
+        options = {"stride": 2, "padding": 1, "output_padding": 1, "dilation": 1, "groups": groups}
+        got = variant.run("conv_transpose2d", x, w, b, **options)
+        want = naive.conv_transpose2d(*(a.astype(np.float64) for a in (x, w, b)), **options)
+        wrong += int((got.astype(np.float64) != FORMATS["float16"].round(want)).sum())
+    return wrong
+
+
 @pytest.mark.parametrize("target", LEVELS)
 def test_float16_sums_in_float32_and_rounds_once(target):
-    """The casts ONNX Runtime inserts around a float32 kernel: the exact sum (with its bias) rounded once."""
+    """The casts ONNX Runtime inserts around a float32 kernel: the exact sum (with its bias) rounded once, in
+    ``Conv`` and ``ConvTranspose``."""
     variant = load(target)
     assert _rounded_once(variant, "float16", bias=True) == {"y": 0}
     assert _rounded_once(variant, "float16", bias=False) == {"y": 0}
+    assert _transposed_rounded_once(variant) == 0
 
 
 @pytest.mark.parametrize(("target", "names"), [
