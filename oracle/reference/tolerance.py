@@ -52,7 +52,9 @@ fraction of their bound and never exceed it.
 ``|y| - E >= O`` (``E`` everything but ``E_out``) every correct computation gives inf of ``y``'s sign; where only
 ``|y| + E >= O`` it may give inf or a finite value within the bound. Where ``A`` itself reaches the accumulation
 format's overflow a partial sum may overflow, and inf or NaN is allowed (a float16 accumulation; float32 sums of
-half products never get there). `Bound.inf` records which.
+half products never get there). A result rounded to another format and held in the storage dtype
+(``output_rounding: "bfloat16"`` for float16 storage) overflows at the smaller of the two formats' ``O``.
+`Bound.inf` records which.
 
 **Partial sums.** Some kernels sum block by block into a result held in the storage format: each block's sum
 (in the accumulation format) is rounded to it and added there, rounded again (PyTorch's CPU half backward: per
@@ -215,6 +217,8 @@ def _overflow(y: np.ndarray, a: np.ndarray, error: np.ndarray, precision: Precis
     """`FINITE`, `INF` or `MAYBE_INF` per element (module docstring, Overflow); None when nothing can overflow.
     With ``partials`` the partial sums are held in the result format too."""
     limit = precision.result.overflow
+    if precision.output_format:  # rounded to another format, then held in the storage dtype: its range too
+        limit = min(limit, precision.stored.overflow)
     partial = a >= min(precision.summed.overflow, limit if partials else math.inf) / 2
     high = y + error >= limit
     if not (high.any() or partial.any()):
