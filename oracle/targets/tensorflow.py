@@ -32,9 +32,12 @@ It declares what TensorFlow 2.21 does on the CPU, each item measured on an AMD E
   padding form, so the gradients are drawn without either (the transposed groups are the adapter's own loop, so
   they stay).
 - ``accumulation``: ``y`` (and the transposed ``dx``, a forward ``Conv2D``) is summed in float32 and rounded once,
-  the contract's default; the gradient kernels sum in the storage dtype: ``dx``, ``dw`` and the transposed ``y`` of
-  float16 and bfloat16 in that half format (hundreds of units in the last place from the once-rounded sum on
-  exact-sum inputs), and bfloat16 ``db`` in bfloat16 (``BiasAddGrad``); float16 ``db`` is rounded once.
+  the contract's default; the Eigen gradient kernels sum in the storage dtype: ``dx``, ``dw`` and the transposed
+  ``y`` of float16 and bfloat16 in that half format (most elements off the once-rounded sum on exact-sum inputs,
+  by up to hundreds of units in the last place), and bfloat16 ``db`` in bfloat16 (``BiasAddGrad``); float16 ``db``
+  is rounded once. In bfloat16 with ``'SAME'`` or ``'VALID'`` padding, oneDNN's gradient kernels round ``dx``,
+  ``dw`` and the transposed ``y`` once; with explicit padding the Eigen kernels sum in bfloat16, and with no scope
+  by padding form the declaration says the wider of the two.
 - ``bias: 'rounded apart'`` for the half dtypes: ``bias_add`` adds the bias to the rounded convolution and rounds
   again (two roundings, as in every Keras model); in float32 and float64 that is one more float32 addition, inside
   the contract's bound.
