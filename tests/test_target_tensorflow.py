@@ -139,23 +139,34 @@ def test_tensorflow_contract_findings_are_tensorflows(tmp_path):
     _confirmed(_narrowed(TARGET, min_batch=1, dtypes=("float32",)), names, tmp_path, max_examples=4)
 
 
-def test_tensorflow_bfloat16_nan_is_reported_where_tensorflow_spreads_it(tmp_path):
-    """Seen with TensorFlow 2.21 on an AMD EPYC (avx512_bf16, oneDNN): in bfloat16 with an odd ``C_in``, a NaN of
-    the input spreads into the output pixel before its window. The oracle reports it exactly where TensorFlow,
-    called directly, does it, and whatever else the forward and gradient properties report in bfloat16 is
-    TensorFlow's too, confirmed by its upstream reproducer."""
+def test_tensorflow_bfloat16_findings_are_reported_where_tensorflow_shows_them(tmp_path):
+    """Seen with TensorFlow 2.21 on an AMD EPYC (avx512_bf16, oneDNN), in bfloat16 on a batch of one or more: with
+    an odd ``C_in`` a NaN of the input spreads into the output pixel before its window; with ``C_in = 1``, a column
+    stride of 2 and a kernel as wide as the input the values are wrong. The oracle reports each exactly where
+    TensorFlow, called directly, shows it, and whatever else it reports in bfloat16 is TensorFlow's too, confirmed
+    by its upstream reproducer."""
     x = np.ones((2, 4, 5, 3), np.float32)
     x[1, 2, 2, 0] = np.nan
     y = tf.nn.conv2d(tf.cast(x, tf.bfloat16), tf.ones((1, 1, 3, 1), tf.bfloat16), 1, "VALID")
     spreads = bool(np.isnan(tf.cast(y, tf.float32).numpy()[1, 2, 1, 0]))
+    rng = np.random.default_rng(0)
+    x, w = (tf.cast(rng.normal(size=shape), tf.bfloat16) for shape in ((1, 6, 5, 1), (2, 5, 1, 3)))
+    y = tf.cast(tf.nn.conv2d(x, w, [1, 1, 2, 1], "VALID"), tf.float64).numpy()
+    want = naive.conv2d(tf.cast(x, tf.float64).numpy(), tf.cast(w, tf.float64).numpy(), stride=(1, 2))
+    wide_wrong = not np.allclose(y, want, rtol=2**-6, atol=2**-6)
     names = ["forward", "dx", "NaN propagation"]
     report = _confirmed(_narrowed(TARGET, dtypes=("bfloat16",), min_batch=1), names, tmp_path, max_examples=4)
-    if not spreads:
+    if spreads:
+        outcome = _failed(report, "NaN propagation")
+        assert outcome.case.x.shape[3] % 2 == 1 and "its window does not hold the NaN" in outcome.failure.line
+    else:
         _held(report, ["NaN propagation"])
-        return
-    outcome = _failed(report, "NaN propagation")
-    assert outcome.case.x.shape[3] % 2 == 1 and outcome.case.dtype.name == "bfloat16"
-    assert "its window does not hold the NaN" in outcome.failure.line
+    if wide_wrong:
+        outcome = _failed(report, "forward")
+        g = outcome.case.geometry
+        assert outcome.case.x.shape[3] == 1 and g.stride[1] > 1, report.text()
+    else:
+        _held(report, ["forward"])
 
 
 def test_tensorflow_forward_takes_a_stride_with_a_dilation():

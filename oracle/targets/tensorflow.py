@@ -56,9 +56,12 @@ them out so the rest can be seen):
   before its window, in ``conv2d`` and in ``conv2d_transpose`` (oneDNN's kernel: with ``TF_ENABLE_ONEDNN_OPTS=0``
   it does not).
 
-Seen on an earlier machine and not here: bfloat16 with ``C_in = 1``, a kernel as wide as the padded input and a
-column stride above 1 reading memory it does not own (values changing from call to call); the call-history and
-memory-layout properties would report it.
+- bfloat16 with ``C_in = 1``, a column stride above 1 and a kernel about as wide as the input (the named edge case
+  ``kernel_full_width_strided``: ``x (1, 6, 5, 1)``, ``w (2, 5, 1, 3)``, stride ``(1, 2)``): wrong values, and inf
+  with a kernel 4 wide on 5 columns, as if it read memory it does not own (an earlier machine saw the values change
+  from call to call; here they repeat). The default check shows it only once the empty batch is left out (a check
+  reports the minimal counterexample of each property): ``:narrowed`` leaves out bfloat16, and
+  ``tests/test_target_tensorflow.py`` checks bfloat16 on a batch of one or more.
 
 The library calls are the functions ``tf_*`` below, which use TensorFlow and numpy alone: the adapter calls them, and
 a finding's upstream reproducer (`oracle.check.upstream`) copies them verbatim.
