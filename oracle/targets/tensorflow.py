@@ -235,7 +235,8 @@ narrowed = types.SimpleNamespace(
     __name__="oracle.targets.tensorflow:narrowed", __doc__="""TensorFlow as the default target, narrowed past the
     findings that would drown every other report: a batch of one or more (an empty batch gives a result of the
     input's shape, a finding that fails every value property at once), and no bfloat16 (its NaN spread with an odd
-    ``C_in`` and its reads past the input with ``C_in = 1`` fail the NaN, inf, memory and call-history properties).
+    ``C_in`` fails the NaN and inf properties, and its wrong values with ``C_in = 1``, a column stride and a kernel
+    as wide as the input fail the forward, memory-layout, call-history and block-sweep properties).
     What it leaves out is still reported by the default target; use this one to see what else TensorFlow does.""",
     conv_oracle_support={**conv_oracle_support, "min_batch": 1, "dtypes": ("float16", "float32", "float64")},
     conv_oracle_upstream=conv_oracle_upstream, conv2d=conv2d, conv2d_backward=conv2d_backward,
