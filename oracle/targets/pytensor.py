@@ -12,7 +12,7 @@ flips by default), plus ``b.dimshuffle('x', 0, 'x', 'x')`` where there is a bias
 pass is ``pytensor.grad`` of that graph, with a zero bias, given ``dy`` as the known gradient of ``y``. The
 transposed operation is ``abstract_conv.conv2d_transpose`` (``AbstractConv2d_gradInputs``) with the contract's output
 size as its ``output_shape`` (which carries the output padding) and ``input_dilation=stride``. PyTensor 2.36 has
-no C implementation of these ops: they run their ``perform`` method, numpy and ``scipy``-style ``_convolve2d`` loops
+no C implementation of these ops: they run their ``perform`` method, numpy and scipy's ``_convolve2d``, looped
 per image, group and channel pair. The layout is PyTensor's, ``NCHW`` with ``(C_out, C_in // groups, KH, KW)``
 weights (``(C_in, C_out // groups, KH, KW)`` transposed): the oracle transposes at the boundary. Every padding
 form is resolved to pads by the adapter and handed over as ``border_mode`` (``'valid'``, an int, a pair, or a pair
