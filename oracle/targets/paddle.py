@@ -42,10 +42,11 @@ What it reports here (nothing is declared to hide it):
   properties report it on their first ``'same'`` case with a dilation, a single root cause.
   ``oracle.targets.paddle:same_undilated`` declares ``same_dilation: False`` and checks everything else.
 - **Unchecked arguments** (the bad-input property): a kernel larger than the padded input gives a tensor of
-  negative shape (``[2, 2, -1, -1]``), whose reading then crashes the process (SIGSEGV), as does a transposed
+  negative shape (``[1, 2, -1, -1]``), whose reading then crashes the process (SIGSEGV), as does a transposed
   padding that crops every row; ``paddle.grad`` takes a ``grad_outputs`` of the wrong shape or dtype and returns
-  gradients of the right shape computed from it (where ``dy`` is smaller than ``y``, from memory past its end); a
-  bias of another dtype is promoted; a kernel with 0 rows gives an output. Seen on another machine: the wrong-shaped
+  gradients of the right shape computed from it (a ``dy`` smaller than ``y`` is read past its end: with every
+  ``dy`` and weight 1, a grouped transposed ``dx`` came out 26 where no element can exceed 18); a bias of another
+  dtype is promoted; a kernel with 0 rows gives an output. Seen on another machine: the wrong-shaped
   ``dy`` through ``conv2d_transpose(groups=2)`` corrupts the heap (``free(): invalid next size``); not reproduced
   here.
 """
