@@ -300,3 +300,15 @@ def test_declared_transposed_output_padding_below_the_stride_and_same_lower():
                          report_dir=None).passed
     report = check_variant(variant("upper"), only=["transposed forward"], max_examples=40, report_dir=None)
     assert _failed(report) == ["transposed forward"], report.text()
+
+
+def test_declarations_scoped_padding_keeps_the_block_sweeps_of_other_functions():
+    """A padding form scoped to one function narrows the sweep of that function only (a scoped key once read as
+    its dict's keys dropped every sweep point)."""
+    from oracle.cases.sweep import sweep_cases, transposed_sweep_cases
+
+    plain, scoped = Support(), Support.of({"padding": {"conv2d_backward": ("valid",)}})
+    assert len(sweep_cases(scoped)) == len(sweep_cases(plain)) > 0
+    assert len(transposed_sweep_cases(scoped)) == len(transposed_sweep_cases(plain)) > 0
+    backward = sweep_cases(scoped, ("conv2d", "conv2d_backward"))
+    assert backward and all(case.padding == "valid" for _, case in backward)

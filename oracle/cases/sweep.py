@@ -124,11 +124,12 @@ def sweep_cases(support: Support | None = None, functions: tuple[str, ...] = ("c
                 ) -> list[tuple[str, ConvCase]]:
     """Every sweep point inside ``support`` for ``functions``, in every dtype it takes, labelled ``C_in=6
     (float32)``."""
-    support = support or Support()
+    declared = support or Support()
     cases, seen = [], set()
-    for dtype_name in support.dtypes:
+    for dtype_name in declared.dtypes:
         dtype = storage_dtype(dtype_name)
         rng = np.random.default_rng(0)
+        support = declared.resolved(functions, dtype_name)  # scoped keys as plain values for these functions
         for label, point in _points(support):
             shape = _declared(point, support)
             padding = _padding(shape.pads, support)
@@ -142,7 +143,7 @@ def sweep_cases(support: Support | None = None, functions: tuple[str, ...] = ("c
                             dilation=_plainest(shape.dilation), groups=shape.groups, exact=True)
             out = case.geometry.out  # the point's output size, or larger where the padding alone makes it so
             dy = rng.integers(-3, 4, (shape.n, *out, shape.c_out)).astype(dtype)
-            case = fit(case.replace(dy=dy), support, functions)
+            case = fit(case.replace(dy=dy), declared, functions)
             if case is None:
                 continue
             key = (dtype_name, repr(case))
@@ -201,13 +202,14 @@ def transposed_sweep_cases(support: Support | None = None, functions: tuple[str,
                            ) -> list[tuple[str, TransposedCase]]:
     """Every transposed sweep point inside ``support`` for ``functions``, in every dtype it takes, labelled
     ``C_out=9 (float32)``."""
-    support = support or Support()
-    if not support.transposed:
+    declared = support or Support()
+    if not declared.transposed:
         return []
     cases, seen = [], set()
-    for dtype_name in support.dtypes:
+    for dtype_name in declared.dtypes:
         dtype = storage_dtype(dtype_name)
         rng = np.random.default_rng(0)
+        support = declared.resolved(functions, dtype_name)  # scoped keys as plain values for these functions
         for label, shape in _transposed_points():
             if "kernel" in support.square and shape.kernel[0] != shape.kernel[1]:
                 shape = TransposedShape(**{**shape.__dict__, "kernel": (max(shape.kernel),) * 2})
@@ -221,7 +223,7 @@ def transposed_sweep_cases(support: Support | None = None, functions: tuple[str,
                                   output_padding=_plainest(shape.output_padding), dilation=_plainest(shape.dilation),
                                   groups=shape.groups, exact=True)
             dy = rng.integers(-3, 4, (shape.n, *case.geometry.out, shape.c_out)).astype(dtype)
-            case = fit_transposed(case.replace(dy=dy), support, functions)
+            case = fit_transposed(case.replace(dy=dy), declared, functions)
             if case is None:
                 continue
             key = (dtype_name, repr(case))
