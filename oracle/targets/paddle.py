@@ -57,6 +57,7 @@ import numpy as np
 import paddle
 
 from oracle.targets.standalone import FUNCTIONS, transposed_crops
+from oracle.targets.variant import narrowed_variant
 
 paddle.set_device("cpu")
 
@@ -206,22 +207,8 @@ def conv_transpose2d_backward(dy, x, w, *, stride=1, padding=0, output_padding=0
     return tuple(_stored(g, x.dtype) for g in grads)
 
 
-class PaddleVariant:
-    """The same calls under another declaration: a variant narrowed past a finding, so that the check reaches what
-    the finding would hide (``conv-oracle check oracle.targets.paddle:ATTRIBUTE``)."""
-
-    conv_oracle_upstream = conv_oracle_upstream
-    conv2d = staticmethod(conv2d)
-    conv2d_backward = staticmethod(conv2d_backward)
-    conv_transpose2d = staticmethod(conv_transpose2d)
-    conv_transpose2d_backward = staticmethod(conv_transpose2d_backward)
-
-    def __init__(self, name: str, doc: str, **narrowed) -> None:
-        self.__name__, self.__doc__ = f"oracle.targets.paddle:{name}", doc
-        self.conv_oracle_support = {**conv_oracle_support, **narrowed}
-
-
-same_undilated = PaddleVariant(
+same_undilated = narrowed_variant(
+    __name__,
     "same_undilated",
     """Paddle with ``'same'`` drawn only without dilation (``same_dilation: False``): Paddle's ``'SAME'`` drops the
     dilation, silently, in ``conv2d`` and both its gradients (the module's docstring), which fails the forward, dx,

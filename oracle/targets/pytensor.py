@@ -47,6 +47,7 @@ import numpy as np
 import pytensor
 
 from oracle.targets.standalone import FUNCTIONS, pads_of, pair, transposed_crops
+from oracle.targets.variant import narrowed_variant
 
 conv_oracle_support: dict = {"layout": "NCHW", "dtypes": ("float32", "float64"), "output_padding": "stride",
                              "validates": False}
@@ -165,21 +166,8 @@ def conv_transpose2d_backward(dy, x, w, *, stride=1, padding=0, output_padding=0
     return tuple(g.astype(x.dtype) for g in grads)
 
 
-class PyTensorVariant:
-    """The same calls under a narrower declaration (``conv-oracle check oracle.targets.pytensor:ATTRIBUTE``)."""
-
-    conv_oracle_upstream = conv_oracle_upstream
-    conv2d = staticmethod(conv2d)
-    conv2d_backward = staticmethod(conv2d_backward)
-    conv_transpose2d = staticmethod(conv_transpose2d)
-    conv_transpose2d_backward = staticmethod(conv_transpose2d_backward)
-
-    def __init__(self, name: str, doc: str, **narrowed) -> None:
-        self.__name__, self.__doc__ = f"oracle.targets.pytensor:{name}", doc
-        self.conv_oracle_support = {**conv_oracle_support, **narrowed}
-
-
-undilated = PyTensorVariant(
+undilated = narrowed_variant(
+    __name__,
     "undilated",
     """PyTensor without dilation (``dilation: False``): a dilated kernel, written into an array of zeros, spreads
     a NaN or inf of an input pixel only an inserted zero reads (the module's docstring), and the NaN and inf

@@ -70,12 +70,13 @@ a finding's upstream reproducer (`oracle.check.upstream`) copies them verbatim.
 from __future__ import annotations
 
 import os
-import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import tensorflow as tf
+
+from oracle.targets.variant import narrowed_variant
 
 conv_oracle_support = {
     "validates": False,
@@ -231,14 +232,11 @@ def conv_transpose2d_backward(dy, x, w, *, stride=1, padding=0, output_padding=0
     return tuple(_stored(g, x.dtype) for g in grads)
 
 
-narrowed = types.SimpleNamespace(
-    __name__="oracle.targets.tensorflow:narrowed", __doc__="""TensorFlow as the default target, narrowed past the
-    findings that would drown every other report: a batch of one or more (an empty batch gives a result of the
+narrowed = narrowed_variant(__name__, "narrowed", """TensorFlow as the default target, narrowed past
+    the findings that would drown every other report: a batch of one or more (an empty batch gives a result of the
     input's shape, a finding that fails every value property at once), and no bfloat16 (its NaN spread with an odd
     ``C_in`` fails the NaN and inf properties, and its wrong values with ``C_in = 1``, a column stride and a kernel
     as wide as the input fail the forward, memory-layout, call-history and block-sweep properties).
     What it leaves out is still reported by the default target; use this one to see what else TensorFlow does.""",
-    conv_oracle_support={**conv_oracle_support, "min_batch": 1, "dtypes": ("float16", "float32", "float64")},
-    conv_oracle_upstream=conv_oracle_upstream, conv2d=conv2d, conv2d_backward=conv2d_backward,
-    conv_transpose2d=conv_transpose2d, conv_transpose2d_backward=conv_transpose2d_backward)
+    min_batch=1, dtypes=("float16", "float32", "float64"))
 """``oracle.targets.tensorflow:narrowed``: the default declaration with ``min_batch: 1`` and without bfloat16."""
