@@ -145,12 +145,12 @@ class PropertyItem(pytest.Function):
         if not report.passed:
             raise OracleFailure(report.text())
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         from oracle.check.session import OracleFailure
 
         if isinstance(excinfo.value, OracleFailure):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)
+        return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         return PREFIX, None, f"{PREFIX} check {self.parent.target} --property {self.task!r}"
@@ -164,11 +164,27 @@ class RootCollector(pytest.Collector):
                 for target in dict.fromkeys(self.config.getoption("conv_oracle"))]
 
 
+def _hypofuzz_compatible() -> None:
+    """HypoFuzz (25.11) copies ``slice_comments`` from the shrunk result after shrinking a failure, and Hypothesis
+    6.157.1 renamed it ``span_comments``: without this alias every counterexample HypoFuzz shrinks ends its worker
+    before it is filed. Applied only in a process that has imported HypoFuzz."""
+    from hypothesis.internal.conjecture.data import ConjectureResult
+
+    if not hasattr(ConjectureResult, "slice_comments") and hasattr(ConjectureResult, "span_comments"):
+        ConjectureResult.slice_comments = property(lambda self: self.span_comments)  # type: ignore[attr-defined]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """With ``--conv-oracle-database``, that database becomes Hypothesis's default (a settings profile loaded
     here), so that the items and any engine running their searches (HypoFuzz) file and replay cases in it."""
+    import sys
+
+    if not config.getoption("conv_oracle", None):
+        return
+    if "hypofuzz" in sys.modules:
+        _hypofuzz_compatible()
     spec = config.getoption("conv_oracle_database", None)
-    if not config.getoption("conv_oracle", None) or spec is None:
+    if spec is None:
         return
     from hypothesis import settings
 

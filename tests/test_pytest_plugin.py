@@ -89,23 +89,32 @@ def _primary_key_filled(database: Path, target: str, name: str) -> bool:
     return bool(list(DirectoryBasedExampleDatabase(str(database)).fetch(key)))
 
 
+def _signal_group(process: subprocess.Popen, signal_number: int) -> None:
+    try:
+        os.killpg(process.pid, signal_number)
+    except ProcessLookupError:  # the campaign and its workers have ended
+        pass
+
+
 def test_plugin_hypofuzz_campaign_files_a_counterexample_that_pytest_replays_first(tmp_path):
     pytest.importorskip("hypofuzz")
     target, database = "oracle.zoo.db_averaged", tmp_path / "db"
     options = ["--conv-oracle", target, "--conv-oracle-property", "db", "--conv-oracle-database", str(database)]
-    campaign = subprocess.Popen([sys.executable, "-m", "hypothesis", "fuzz", "-n", "1", "--no-dashboard", "--",
-                                 "-p", "no:cacheprovider", *options], cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    hypothesis = Path(sys.executable).parent / "hypothesis"  # the command HypoFuzz installs
+    campaign = subprocess.Popen([str(hypothesis), "fuzz", "-n", "1", "--no-dashboard", "--", "-p", "no:cacheprovider",
+                                 *options], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
     try:
         deadline = time.monotonic() + 240  # the budget: collection, then fuzzing until the bug is filed
-        while time.monotonic() < deadline and not _primary_key_filled(database, target, "db"):
+        while (time.monotonic() < deadline and campaign.poll() is None
+               and not _primary_key_filled(database, target, "db")):
             time.sleep(2)
     finally:
-        os.killpg(campaign.pid, signal.SIGINT)
+        _signal_group(campaign, signal.SIGINT)  # HypoFuzz runs until Ctrl-C, its workers with it
         try:
             log = campaign.communicate(timeout=60)[0]
         except subprocess.TimeoutExpired:
-            os.killpg(campaign.pid, signal.SIGKILL)
+            _signal_group(campaign, signal.SIGKILL)
             log = campaign.communicate()[0]
     assert _primary_key_filled(database, target, "db"), f"the campaign filed no counterexample:\n{log[-3000:]}"
     run = _pytest(options, tmp_path)
