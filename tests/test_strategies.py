@@ -1,5 +1,6 @@
 """The case strategy: valid by construction, reaching every edge-case class, shrinking to mostly zeros."""
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -110,3 +111,40 @@ def test_strategy_options_are_checked():
         conv_cases(support=("backward",))
     with pytest.raises(ValueError, match=r"conv_oracle_support\['dtypes'\] must be"):
         conv_cases(support={"dtypes": ("float8",)})
+
+
+def test_strategy_shape_budget_draws_at_most_that_many_shapes_per_dtype_with_new_values():
+    """A variant that compiles per shape declares ``shapes``: its cases take the shapes of the first named edge
+    cases (then sweep points) of each dtype, and only their values vary."""
+    from oracle.cases.budget import shape_pool
+    from oracle.cases.transposed import transposed_cases
+
+    support = Support.of({"shapes": 3})
+    shapes, values = {}, set()
+
+    def signature(case):
+        return case.x.shape, case.w.shape, case.b is None, repr(case.options)
+
+    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=conv_cases(support=support), transposed=transposed_cases(support=support))
+    def draw(case, transposed):
+        shapes.setdefault(("conv2d", case.dtype.name), set()).add(signature(case))
+        shapes.setdefault(("transposed", transposed.dtype.name), set()).add(signature(transposed))
+        values.add(case.x.tobytes())
+
+    draw()
+    assert all(1 <= len(found) <= 3 for found in shapes.values()) and len(shapes) == 8
+    pool = {signature(c) for c in shape_pool(support, ("conv2d",), "float32")}
+    assert shapes["conv2d", "float32"] <= pool and len(values) > 20
+
+
+def test_strategy_shape_budget_still_catches_a_planted_bug():
+    from oracle import check_variant
+    from oracle.targets.variant import load
+
+    variant = load("oracle.zoo.padding_wrong_side")
+    budgeted = dataclasses.replace(variant, support=variant.support.replace(shapes=8))
+    report = check_variant(budgeted, only=["forward"], max_examples=30, report_dir=None, isolate=False)
+    outcome = report.outcomes[0]
+    assert outcome.verdict == "failed" and outcome.first_failure_at is not None  # by a generated case of the budget
+    assert not outcome.note.startswith("named edge case"), report.text()

@@ -13,6 +13,10 @@ function with respect to ``x``, ``w`` and a bias, so ``db`` is JAX's gradient of
 compiled by ``jax.jit`` (once per shape and dtype). float64 is enabled (``jax_enable_x64``): without it JAX
 computes a float64 call in float32. It declares what JAX does:
 
+- XLA compiles every new shape, dtype and set of options, so a new shape per generated case makes a check
+  spend its time compiling. The default declares a budget of shapes (``"shapes": 24``, `oracle.cases.budget`): the
+  generated cases of each property and dtype take the shapes of the first 24 named edge cases and sweep points,
+  with their values drawn freely. ``oracle.targets.jax:every_shape`` draws a new shape for every case.
 - JAX raises its own exceptions (``TypeError``, ``ValueError`` in its own words) for bad arguments, and accepts
   some the contract refuses: no argument checking is declared, so the bad-input table is not asked of it.
 - On the CPU, XLA computes a float16 or bfloat16 convolution in float32: the compiled HLO converts both operands
@@ -44,12 +48,18 @@ import functools
 import jax
 import numpy as np
 
+from oracle.targets.variant import narrowed_variant
+
 jax.config.update("jax_enable_x64", True)
 
 DIMENSION_NUMBERS = ("NHWC", "HWIO", "NHWC")
 """x, w and y in the contract's layout: JAX reads them as they are."""
 
-conv_oracle_support = {"validates": False}
+SHAPES = 24
+"""XLA compiles every new shape (a second or more each): the generated cases of a property take the shapes of the
+first 24 named edge cases and sweep points of each dtype (`oracle.cases.budget`), their values drawn freely."""
+
+conv_oracle_support = {"validates": False, "shapes": SHAPES}
 
 
 def jax_pair(value):
@@ -213,3 +223,9 @@ def conv_transpose2d_backward(dy, x, w, *, stride=1, padding=0, output_padding=0
     grads = jax_conv_transpose2d(_plain(x), _plain(w), stride=stride, padding=padding, output_padding=output_padding,
                                  dilation=dilation, groups=groups, dtype=x.dtype.name, backward_of=_plain(dy))
     return tuple(_stored(g, x.dtype) for g in grads)
+
+
+every_shape = narrowed_variant(__name__, "every_shape", """JAX with a new shape for every generated case, as any
+target that does not compile per shape is checked (``shapes: None``): it reaches the geometries the budget of the
+default target leaves out, at the cost of an XLA compilation per case (the default check takes several times as
+long).""", shapes=None)

@@ -83,7 +83,7 @@ LAYOUTS = {"NHWC": "NHWC/HWIO", "NCHW": "NCHW/OIHW"}
 ``HWIO`` for ``w, dw`` (``I`` is the channels per group)."""
 
 OPTION_KEYS = ("stride", "dilation", "groups", "bias", "padding", "same", "same_dilation", "stride_dilation",
-               "output_padding", "asymmetric_padding", "leftover_rows", "square", "min_batch", "max_batch")
+               "output_padding", "asymmetric_padding", "leftover_rows", "square", "min_batch", "max_batch", "shapes")
 """Keys that say what cases to draw: scoped by dtype and function."""
 PRECISION_KEYS = ("input_rounding", "accumulation", "output_rounding")
 """Keys that say how results are computed: scoped by dtype, function and result."""
@@ -173,6 +173,9 @@ class Support:
     Shapes:
         square: ``("input",)`` for ``H == W`` only, ``("kernel",)`` for ``KH == KW`` only, or both.
         min_batch, max_batch: the smallest and largest N to draw (max_batch None: no limit of its own).
+        shapes: None (every case a shape of its own), or at most this many distinct shapes per property and dtype,
+            for a variant that compiles per shape (XLA, torch.compile): those of the named edge cases, then of the
+            block sweep, their values drawn freely (`oracle.cases.budget`).
     Errors:
         validates: True: bad input raises the contract's error (the bad-input table, word for word); ``"any
             error"``: bad input raises some exception of the variant's own, and never returns or crashes; False:
@@ -203,6 +206,7 @@ class Support:
     square: Any = ()
     min_batch: Any = 0
     max_batch: Any = None
+    shapes: Any = None
     validates: Any = True
 
     def __post_init__(self) -> None:
@@ -228,6 +232,7 @@ class Support:
                      f"one of {OUTPUT_PADDING}, or False", options)
         self._scoped("min_batch", lambda v: _is_count(v) and v >= 0, "an int >= 0", options)
         self._scoped("max_batch", lambda v: v is None or (_is_count(v) and v >= 1), "None or an int >= 1", options)
+        self._scoped("shapes", lambda v: v is None or (_is_count(v) and v >= 1), "None or an int >= 1", options)
         self._scoped("validates", lambda v: _is_bool(v) or v == "any error", "True, False or 'any error'",
                      ("function",))
         self._scoped("rounds_partials", lambda v: _subset("rounds_partials", v, RESULTS, empty=True) is not None,
@@ -366,7 +371,7 @@ def _strictest(key: str, values: list[Any]) -> Any:
         return tuple(dict.fromkeys(v for each in values for v in each))
     if key == "min_batch":
         return max(values)
-    if key == "max_batch":
+    if key in ("max_batch", "shapes"):
         finite = [v for v in values if v is not None]
         return min(finite) if finite else None
     if isinstance(values[0], bool):

@@ -1,0 +1,66 @@
+"""A budget of distinct shapes, for variants that compile per shape.
+
+XLA (JAX), ``torch.compile``, TVM and Triton compile a kernel for every new shape, dtype and set of options, so a
+check that draws a new shape for every case spends its time compiling (JAX's default check: minutes per property).
+A variant that declares ``"shapes": K`` gets, per property and dtype, the shapes of at most ``K`` cases: those of
+the named edge cases (`oracle.cases.edge_cases`), then of the block sweep (`oracle.cases.sweep`), in their order,
+each as the declaration fits it. Every generated case takes one of those shapes, its options and its bias or none;
+its values (exact or real, their magnitude, where a NaN goes, its memory layout) are drawn freely. The named edge
+cases and the sweep run as always: their shapes are the budget's, so they compile nothing new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oracle.cases.edge_cases import edge_case_examples
+from oracle.cases.layouts import LAYOUTS
+from oracle.cases.strategies import draw_array
+from oracle.cases.sweep import sweep_cases, transposed_sweep_cases
+from oracle.cases.transposed import transposed_edge_case_examples
+from oracle.targets.support import Support
+
+_POOLS: dict[tuple[str, tuple[str, ...], str, bool], list[Any]] = {}
+
+
+def _signature(case: Any) -> tuple[Any, ...]:
+    """What a compiler specializes on: the arrays' shapes, the bias or none, and every option."""
+    options = {k: getattr(case, k) for k in ("stride", "padding", "dilation", "groups", "output_padding")
+               if hasattr(case, k)}
+    return (case.x.shape, case.w.shape, case.b is None, case.dy.shape, repr(sorted(options.items())))
+
+
+def shape_pool(declared: Support, functions: tuple[str, ...], dtype: str, transposed: bool = False) -> list[Any]:
+    """The cases whose shapes a budget draws from, for ``functions`` in ``dtype``, at most ``shapes`` of them
+    (``declared.shapes`` as resolved for these functions; all of them where it is None)."""
+    key = (repr(declared), tuple(functions), dtype, transposed)
+    if key not in _POOLS:
+        narrowed = declared.replace(dtypes=(dtype,))
+        if transposed:
+            named = transposed_edge_case_examples(narrowed, functions) + transposed_sweep_cases(narrowed, functions)
+        else:
+            named = edge_case_examples(narrowed, functions) + sweep_cases(narrowed, functions)
+        seen: dict[tuple[Any, ...], Any] = {}
+        for _, case in named:
+            seen.setdefault(_signature(case), case)
+        _POOLS[key] = list(seen.values())
+    budget = declared.resolved(functions, dtype).shapes
+    return _POOLS[key] if budget is None else _POOLS[key][:budget]
+
+
+def revalued(draw: Any, template: Any, exact: bool, scale: float = 1.0) -> Any:
+    """``template`` (a case of the pool) with new values drawn for ``x``, ``w``, ``b`` and ``dy`` (inside an
+    ``@st.composite`` strategy, whose ``draw`` it takes), a new place for the NaN and a new memory layout."""
+    import hypothesis.strategies as st
+
+    dtype = template.x.dtype
+    x = draw_array(draw, "x", template.x.shape, dtype, exact, scale)
+    w = draw_array(draw, "w", template.w.shape, dtype, exact, scale)
+    b = None if template.b is None else draw_array(draw, "b", template.b.shape, dtype, exact, scale)
+    dy = draw_array(draw, "dy", template.dy.shape, dtype, exact, scale)
+    nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
+    memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
+    return template.replace(x=x, w=w, b=b, dy=dy, exact=exact, nan_at=nan_at, memory=memory)
+
+
+__all__ = ["revalued", "shape_pool"]
