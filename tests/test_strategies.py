@@ -116,8 +116,7 @@ def test_strategy_options_are_checked():
 def test_strategy_shape_budget_draws_at_most_that_many_shapes_per_dtype_with_new_values():
     """A variant that compiles per shape declares ``shapes``: its cases take the shapes of the first named edge
     cases (then sweep points) of each dtype, and only their values vary."""
-    from oracle.cases.budget import shape_pool
-    from oracle.cases.transposed import transposed_cases
+    from oracle.cases.budget import shape_pool, within_budget
 
     support = Support.of({"shapes": 3})
     shapes, values = {}, set()
@@ -126,7 +125,8 @@ def test_strategy_shape_budget_draws_at_most_that_many_shapes_per_dtype_with_new
         return case.x.shape, case.w.shape, case.b is None, repr(case.options)
 
     @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(case=conv_cases(support=support), transposed=transposed_cases(support=support))
+    @given(case=within_budget(support, ("conv2d",)),
+           transposed=within_budget(support, ("conv_transpose2d",), transposed=True))
     def draw(case, transposed):
         shapes.setdefault(("conv2d", case.dtype.name), set()).add(signature(case))
         shapes.setdefault(("transposed", transposed.dtype.name), set()).add(signature(transposed))

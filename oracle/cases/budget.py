@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import hypothesis.strategies as st
+
 from oracle.cases.edge_cases import edge_case_examples
 from oracle.cases.layouts import LAYOUTS
-from oracle.cases.strategies import draw_array
+from oracle.cases.strategies import conv_cases, draw_array, dtypes_in_draw_order, precision_of
 from oracle.cases.sweep import sweep_cases, transposed_sweep_cases
-from oracle.cases.transposed import transposed_edge_case_examples
+from oracle.cases.transposed import transposed_cases, transposed_edge_case_examples
 from oracle.targets.support import Support
 
 _POOLS: dict[tuple[str, tuple[str, ...], str, bool], list[Any]] = {}
@@ -48,11 +50,36 @@ def shape_pool(declared: Support, functions: tuple[str, ...], dtype: str, transp
     return _POOLS[key] if budget is None else _POOLS[key][:budget]
 
 
+def within_budget(support: Support, functions: tuple[str, ...], *, transposed: bool = False,
+                  exact: bool | None = None) -> st.SearchStrategy[Any]:
+    """Cases inside ``support`` for ``functions`` (`ConvCase`, or `TransposedCase` where ``transposed``) whose
+    shapes are those of the budget ``support.shapes`` declares, per dtype; every case a new shape where it declares
+    none (then it is `conv_cases` or `transposed_cases` itself)."""
+    if all(support.resolved(functions, d).shapes is None for d in support.dtypes):
+        return (transposed_cases if transposed else conv_cases)(support=support, functions=functions, exact=exact)
+    return _within_budget(support, tuple(functions), transposed, exact)
+
+
+@st.composite
+def _within_budget(draw: Any, support: Support, functions: tuple[str, ...], transposed: bool,
+                   exact: bool | None) -> Any:
+    dtype = draw(st.sampled_from(dtypes_in_draw_order(support)), label="dtype")
+    pool = shape_pool(support, functions, dtype, transposed)
+    if support.resolved(functions, dtype).shapes is None or not pool:
+        one = support.replace(dtypes=(dtype,))
+        return draw((transposed_cases if transposed else conv_cases)(support=one, functions=functions, exact=exact))
+    template = draw(st.sampled_from(pool), label="shape (of the declared budget)")
+    is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
+    precision = precision_of(support, dtype, "conv_transpose2d" if transposed else "conv2d")
+    scale = 1.0
+    if not is_exact and "float16" in (precision.result.name, precision.accumulation):
+        scale = draw(st.sampled_from([1.0, 1.0, 256.0, 1024.0]), label="magnitude (float16 overflow)")
+    return revalued(draw, template, is_exact, scale)
+
+
 def revalued(draw: Any, template: Any, exact: bool, scale: float = 1.0) -> Any:
     """``template`` (a case of the pool) with new values drawn for ``x``, ``w``, ``b`` and ``dy`` (inside an
     ``@st.composite`` strategy, whose ``draw`` it takes), a new place for the NaN and a new memory layout."""
-    import hypothesis.strategies as st
-
     dtype = template.x.dtype
     x = draw_array(draw, "x", template.x.shape, dtype, exact, scale)
     w = draw_array(draw, "w", template.w.shape, dtype, exact, scale)
@@ -63,4 +90,4 @@ def revalued(draw: Any, template: Any, exact: bool, scale: float = 1.0) -> Any:
     return template.replace(x=x, w=w, b=b, dy=dy, exact=exact, nan_at=nan_at, memory=memory)
 
 
-__all__ = ["revalued", "shape_pool"]
+__all__ = ["revalued", "shape_pool", "within_budget"]

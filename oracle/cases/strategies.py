@@ -322,16 +322,6 @@ def _conv_cases(draw, declared: Support, exact: bool | None, reach: bool, small:
     precision = precision_of(declared, dtype_name)
     support = declared.resolved(functions, dtype_name)
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
-    if support.shapes is not None:  # a variant that compiles per shape: the shapes of its budget, new values
-        from oracle.cases.budget import revalued, shape_pool
-
-        pool = shape_pool(declared, functions, dtype_name)
-        if pool:
-            template = draw(st.sampled_from(pool), label="shape (of the declared budget)")
-            scale = 1.0
-            if not is_exact and "float16" in (precision.result.name, precision.accumulation):
-                scale = draw(st.sampled_from([1.0, 1.0, 256.0, 1024.0]), label="magnitude (float16 overflow)")
-            return revalued(draw, template, is_exact, scale)
     reaching = draw(st.sampled_from(["none"] * len(DIMENSIONS) + list(DIMENSIONS)), label="reaching") \
         if reach else "none"
 

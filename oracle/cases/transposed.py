@@ -147,12 +147,6 @@ def _transposed_cases(draw, declared: Support, exact: bool | None, reach: bool,
     precision = precision_of(declared, dtype_name, "conv_transpose2d")
     support = declared.resolved(functions, dtype_name)
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
-    if support.shapes is not None:  # a variant that compiles per shape: the shapes of its budget, new values
-        from oracle.cases.budget import revalued, shape_pool
-
-        pool = shape_pool(declared, functions, dtype_name, transposed=True)
-        if pool:
-            return revalued(draw, draw(st.sampled_from(pool), label="shape (of the declared budget)"), is_exact)
     reaching = draw(st.sampled_from(["none"] * len(DIMENSIONS) + list(DIMENSIONS)), label="reaching") \
         if reach else "none"
 

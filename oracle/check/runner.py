@@ -31,10 +31,11 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
 
+from oracle.cases.budget import within_budget
 from oracle.cases.edge_cases import edge_case_examples
-from oracle.cases.strategies import ConvCase, conv_cases, fit
+from oracle.cases.strategies import ConvCase, fit
 from oracle.cases.sweep import sweep_cases, transposed_sweep_cases
-from oracle.cases.transposed import TransposedCase, transposed_cases, transposed_edge_case_examples
+from oracle.cases.transposed import TransposedCase, transposed_edge_case_examples
 from oracle.check.settings import register_profiles
 from oracle.properties import PROPERTIES, Property, applicable
 from oracle.properties.calling import call_text, grads, run
@@ -189,8 +190,7 @@ def property_test(variant: Variant, prop: Property, reference: Any, *, max_examp
     parent = settings.get_profile(profile) if profile else settings.default
     test._hypothesis_internal_add_digest = digest_of(database_key, prop.name)  # type: ignore[attr-defined]
     functions = prop.calls(variant)
-    strategy = (transposed_cases(support=variant.support, functions=functions) if prop.transposed
-                else conv_cases(support=variant.support, functions=functions))
+    strategy = within_budget(variant.support, functions, transposed=prop.transposed)
     search = given(case=strategy)(test)
     if seed_value is not None:  # before the settings: seed() alone turns the example database off
         search = seed(property_seed(seed_value, prop.name))(search)
