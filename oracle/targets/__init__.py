@@ -8,6 +8,7 @@ BUNDLED = {
     "oracle.targets.onnx": "onnx",
     "oracle.targets.onnxruntime": "onnxruntime",
     "oracle.targets.onnxruntime:unoptimized": "onnxruntime",
+    "oracle.targets.onnxruntime:auto_pad": "onnxruntime",
     "oracle.targets.openvino": "openvino",
     "oracle.targets.openvino:f32": "openvino",
     "oracle.targets.tensorflow": "tensorflow",
