@@ -6,6 +6,7 @@ by the properties as if it ran here."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,13 +65,15 @@ def test_isolation_minimal_case_of_a_crash_is_in_its_class():
 
 
 def test_isolation_a_hang_is_found_in_seconds_and_named_where_it_hung():
-    start = time.perf_counter()
     outcome = _search("oracle.zoo.hang_padding_past_kernel", "forward")
     assert outcome.verdict == "failed" and outcome.failure.died.hung
-    assert "gave no answer in 2.0 s" in outcome.failure.line  # judged again with the full limit, not the shrinking one
+    assert outcome.first_failure_seconds < 60  # found in seconds, on a busy machine too
+    # judged again with the full limit (20x the slowest comparable call, at least 2 s), not the shrinking one
+    # (at least 0.5 s): how long the slowest call took depends on the machine, so only the floor is known here
+    limit = float(re.search(r"gave no answer in ([0-9.]+) s", outcome.failure.line).group(1))
+    assert limit >= 2.0, outcome.failure.line
     assert "hang_padding_past_kernel.py" in outcome.failure.raised_at and "time.sleep" in outcome.failure.raised_at
     assert outcome.case.geometry.pads[0][0] > outcome.case.geometry.kernel[0]
-    assert time.perf_counter() - start < 120
 
 
 def test_isolation_a_crash_that_needs_an_earlier_call_is_reported_with_the_calls_that_make_it():
