@@ -23,7 +23,7 @@ pytest.importorskip("onnxruntime")
 from oracle import load
 from oracle.targets.onnxruntime import ort_constants, ort_conv2d, ort_conv_transpose2d, ort_session
 from tests.findings import without_conv_oracle
-from tests.test_targets import BUDGET, _check, _confirmed, _failed, _held, _isolated, _narrowed, _rounded_once
+from tests.targets import BUDGET, checked, confirmed, failed, held, isolated, narrowed, rounded_once
 
 TARGET = "oracle.targets.onnxruntime"
 LEVELS = {TARGET: "all", f"{TARGET}:unoptimized": "disable"}
@@ -47,7 +47,7 @@ def _reported_and_confirmed(target, name, prop, case, tmp_path):
     from oracle.properties.compare import Mismatch
     from oracle.reference.truth import get_reference
 
-    variant = _isolated(target)
+    variant = isolated(target)
     try:
         prop(variant, case, get_reference())
     except Mismatch as failure:
@@ -80,13 +80,13 @@ def _transposed_rounded_once(variant, trials=4):
     exact result rounded once to float16; the inputs' float32 sums are exact (`tests.test_targets._rounded_once`)."""
     import naive
     from oracle.reference.precision import FORMATS
-    from tests.test_targets import _exact_values
+    from tests.targets import exact_values
 
     rng, wrong = np.random.default_rng(1), 0
     for trial in range(trials):
         groups = 4 if trial % 2 else 1
-        x, w = _exact_values(rng, (2, 5, 5, 24), "float16"), _exact_values(rng, (3, 3, 8 // groups, 24), "float16")
-        b = _exact_values(rng, (8,), "float16")
+        x, w = exact_values(rng, (2, 5, 5, 24), "float16"), exact_values(rng, (3, 3, 8 // groups, 24), "float16")
+        b = exact_values(rng, (8,), "float16")
         options = {"stride": 2, "padding": 1, "output_padding": 1, "dilation": 1, "groups": groups}
         got = variant.run("conv_transpose2d", x, w, b, **options)
         want = naive.conv_transpose2d(*(a.astype(np.float64) for a in (x, w, b)), **options)
@@ -99,8 +99,8 @@ def test_float16_sums_in_float32_and_rounds_once(target):
     """The casts ONNX Runtime inserts around a float32 kernel: the exact sum (with its bias) rounded once, in
     ``Conv`` and ``ConvTranspose``."""
     variant = load(target)
-    assert _rounded_once(variant, "float16", bias=True) == {"y": 0}
-    assert _rounded_once(variant, "float16", bias=False) == {"y": 0}
+    assert rounded_once(variant, "float16", bias=True) == {"y": 0}
+    assert rounded_once(variant, "float16", bias=False) == {"y": 0}
     assert _transposed_rounded_once(variant) == 0
 
 
@@ -109,7 +109,7 @@ def test_float16_sums_in_float32_and_rounds_once(target):
     (f"{TARGET}:unoptimized", ["forward", "transposed forward"])])
 def test_findings_are_onnxruntimes(target, names, tmp_path):
     """Both levels, both operators, float16 and float32: whatever the oracle reports, onnxruntime does alone."""
-    _confirmed(_narrowed(target), names, tmp_path, max_examples=BUDGET)
+    confirmed(narrowed(target), names, tmp_path, max_examples=BUDGET)
 
 
 def test_conv_transpose_output_padding_at_the_stride_is_refused_as_declared(tmp_path):
@@ -120,9 +120,9 @@ def test_conv_transpose_output_padding_at_the_stride_is_refused_as_declared(tmp_
     assert (load(TARGET).support.output_padding == "stride") == (refused is not None)
     if refused is None:
         return
-    contract = _narrowed(TARGET, output_padding="contract", groups=False, dtypes=("float32",))
-    report = _confirmed(contract, ["transposed forward"], tmp_path, max_examples=40)
-    outcome = _failed(report, "transposed forward")
+    contract = narrowed(TARGET, output_padding="contract", groups=False, dtypes=("float32",))
+    report = confirmed(contract, ["transposed forward"], tmp_path, max_examples=40)
+    outcome = failed(report, "transposed forward")
     g = outcome.case.geometry
     assert "raised InvalidArgument" in outcome.failure.line
     assert any(s <= op < d for op, s, d in zip(g.output_padding, g.stride, g.dilation))
@@ -135,8 +135,8 @@ def test_auto_pad_same_with_dilation_is_refused_as_declared(tmp_path):
     if refused is None:
         return
     # 'same' at stride 1 only (no other auto_pad bug), every case 'same'
-    lifted = _narrowed(NARROWED, same_dilation=True, dtypes=("float32",), padding=("same",))
-    outcome = _failed(_confirmed(lifted, ["forward"], tmp_path, max_examples=10), "forward")
+    lifted = narrowed(NARROWED, same_dilation=True, dtypes=("float32",), padding=("same",))
+    outcome = failed(confirmed(lifted, ["forward"], tmp_path, max_examples=10), "forward")
     assert outcome.case.padding == "same" and max(outcome.case.geometry.dilation) > 1
     assert "Dilation not supported" in outcome.failure.line
 
@@ -165,11 +165,11 @@ def test_auto_pad_transposed_same_below_the_stride_is_reported_where_onnxruntime
     returns ``(H - 1)*s + k`` rows instead of ``H*s``. The oracle reports the shape where onnxruntime gives it."""
     rows = ort_conv_transpose2d(np.ones((1, 1, 2, 1), np.float32), np.ones((1, 1, 1, 1), np.float32), stride=(3, 1),
                                 padding="same", auto_pad=True).shape[2]
-    report = _confirmed(_narrowed(AUTO_PAD, dtypes=("float32",)), ["transposed forward"], tmp_path, max_examples=20)
+    report = confirmed(narrowed(AUTO_PAD, dtypes=("float32",)), ["transposed forward"], tmp_path, max_examples=20)
     if rows == 6:
-        _held(report, ["transposed forward"])
+        held(report, ["transposed forward"])
         return
-    outcome = _failed(report, "transposed forward")
+    outcome = failed(report, "transposed forward")
     assert outcome.case.padding == "same" and "y.shape=" in outcome.failure.line
     assert any(s > k for s, k in zip(outcome.case.geometry.stride, outcome.case.w.shape))
 
@@ -177,6 +177,6 @@ def test_auto_pad_transposed_same_below_the_stride_is_reported_where_onnxruntime
 def test_auto_pad_narrowed_findings_are_onnxruntimes(tmp_path):
     """Past the two bugs (``'same'`` at stride 1, no transposed ``'same'``): whatever is left is onnxruntime's."""
     names = ["forward", "transposed forward", "call history"]
-    report = _confirmed(_narrowed(NARROWED), names, tmp_path, max_examples=BUDGET)
+    report = confirmed(narrowed(NARROWED), names, tmp_path, max_examples=BUDGET)
     assert "same='torch'" in report.text()
-    assert _check(_narrowed(NARROWED), ["dx"]).outcomes[0].verdict == "skipped"
+    assert checked(narrowed(NARROWED), ["dx"]).outcomes[0].verdict == "skipped"

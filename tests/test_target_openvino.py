@@ -9,7 +9,7 @@ with is measured with inputs whose products and float32 sums are exact. Skips wh
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import subprocess
 import sys
 
@@ -17,35 +17,24 @@ import numpy as np
 import pytest
 
 import naive
-from oracle import check_variant, load
-from oracle.check.isolation import load_isolated
+from oracle import load
 from oracle.reference.precision import FORMATS, storage_dtype
-from tests.findings import confirm
+from tests.targets import confirmed, isolated, narrowed
 
 openvino = pytest.importorskip("openvino")
 from oracle.targets import openvino as target  # noqa: E402
 
 DEFAULT, F32 = "oracle.targets.openvino", "oracle.targets.openvino:f32"
-_LOADED: dict = {}
 
 
-def _isolated(name: str):
-    if name not in _LOADED:
-        _LOADED[name] = load_isolated(name)
-    return _LOADED[name]
+_confirmed = functools.partial(confirmed, max_examples=4)
+"""Checks whose findings are confirmed upstream, at this file's budget."""
 
 
-def _narrowed(name: str, **support):
-    variant = _isolated(name)
-    return dataclasses.replace(variant, support=variant.support.replace(**support))
 
 
-def _confirmed(variant, only, tmp_path, max_examples=4):
-    """A check whose every finding this machine's OpenVINO confirms when called alone."""
-    report = check_variant(variant, only=only, max_examples=max_examples, report_dir=tmp_path)
-    assert not report.oracle_failed, report.text()
-    confirm(report, tmp_path)
-    return report
+
+
 
 
 def _verdict(report, name):
@@ -133,14 +122,14 @@ def test_openvino_results_are_the_declared_rounding_of_exact_sums(name, dtype):
 def test_openvino_narrowed_findings_are_openvinos(name, tmp_path):
     """The variants narrowed past the known bugs: whatever they still report, OpenVINO alone confirms."""
     names = ["forward", "NaN propagation", "inf propagation", "transposed forward"]
-    _confirmed(_narrowed(name, dtypes=("float32", "float64")), names, tmp_path, max_examples=4)
+    _confirmed(narrowed(name, dtypes=("float32", "float64")), names, tmp_path, max_examples=4)
 
 
 def test_openvino_float64_inf_is_reported_where_openvino_clamps_it(tmp_path):
     """openvino#37968: the plugin converts float64 to float32 by clamping, inf to FLT_MAX."""
     x, w = np.array([np.inf]).reshape(1, 1, 1, 1), np.ones((1, 1, 1, 1))
     clamps = bool(np.isfinite(_ov(x, w, dtype="float64", hint="f32")).all())
-    report = _confirmed(_narrowed("oracle.targets.openvino:f32_narrowed", dtypes=("float64",)),
+    report = _confirmed(narrowed("oracle.targets.openvino:f32_narrowed", dtypes=("float64",)),
                         ["inf propagation"], tmp_path)
     outcome = _verdict(report, "inf propagation")
     assert outcome.verdict == ("failed" if clamps else "passed"), report.text()
@@ -152,7 +141,7 @@ def test_openvino_transposed_same_is_reported_where_openvino_crops_the_odd_row_a
     y = target.ov_conv_transpose2d(x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1), padding="same",
                                    dtype="float32", hint="f32")[0, 0, :, 0]
     at_top = y.tolist() == [3.0, 5.0, 3.0]  # full = [1, 3, 5, 3]: the contract keeps [1, 3, 5]
-    variant = _narrowed(F32, dtypes=("float32",), padding={"transposed": ("same",)})
+    variant = narrowed(F32, dtypes=("float32",), padding={"transposed": ("same",)})
     report = _confirmed(variant, ["transposed forward"], tmp_path, max_examples=3)
     outcome = _verdict(report, "transposed forward")
     assert outcome.verdict == ("failed" if at_top else "passed"), report.text()
@@ -167,7 +156,7 @@ def test_openvino_full_width_strided_kernel_with_one_input_channel_is_reported_w
     x, w = rng.integers(-3, 4, (1, 6, 5, 1)).astype(float), rng.integers(-3, 4, (2, 5, 1, 3)).astype(float)
     wrong = not np.array_equal(_ov(x, w, dtype="float32", hint="f32", stride=(1, 2)),
                                naive.conv2d(x, w, stride=(1, 2)))
-    report = _confirmed(_narrowed(F32, dtypes=("float32",)), ["forward"], tmp_path, max_examples=1)
+    report = _confirmed(narrowed(F32, dtypes=("float32",)), ["forward"], tmp_path, max_examples=1)
     outcome = _verdict(report, "forward")
     if not wrong:
         return  # another kernel here: whatever failed was confirmed above
@@ -188,7 +177,7 @@ def test_openvino_bf16_padding_only_windows_crash_is_reported_so():
              "ov_conv2d(np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 1, 2), np.float32), stride=(1, 3), "
              "padding=((0, 0), (4, 4)), dilation=(1, 2), dtype='bfloat16', hint='f32')\n")
     crashes = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120).returncode < 0
-    variant, kind = _isolated(F32), storage_dtype("bfloat16")
+    variant, kind = isolated(F32), storage_dtype("bfloat16")
     case = fit(ConvCase(np.ones((1, 1, 1, 1), kind), np.ones((1, 2, 1, 1), kind), None, np.ones((1, 1, 3, 1), kind),
                         stride=(1, 3), padding=((0, 0), (4, 4)), dilation=(1, 2)), variant.support)
     if not crashes:

@@ -8,7 +8,7 @@ item is measured here against Paddle called directly. Skips where paddle is not 
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import subprocess
 import sys
 import warnings
@@ -18,36 +18,22 @@ import pytest
 
 pytest.importorskip("paddle")
 
-from oracle import check_variant
-from oracle.check.isolation import load_isolated
-from tests.findings import confirm
+from tests.targets import checked, confirmed, isolated, narrowed
 
 TARGET = "oracle.targets.paddle"
 NARROWED = "oracle.targets.paddle:same_undilated"
-_LOADED: dict = {}
 
 
-def _isolated(target):
-    if target not in _LOADED:
-        _LOADED[target] = load_isolated(target)
-    return _LOADED[target]
+_confirmed = functools.partial(confirmed, max_examples=6)
+"""Checks whose findings are confirmed upstream, at this file's budget."""
 
 
-def _narrowed(target, **support):
-    variant = _isolated(target)
-    return dataclasses.replace(variant, support=variant.support.replace(**support))
 
 
-def _check(variant, only, max_examples, report_dir=None):
-    report = check_variant(variant, only=only, max_examples=max_examples, report_dir=report_dir)
-    assert not report.oracle_failed, report.text()
-    return report
 
 
-def _confirmed(variant, only, tmp_path, max_examples=6):
-    report = _check(variant, only, max_examples, report_dir=tmp_path)
-    confirm(report, tmp_path)
-    return report
+
+
 
 
 def _verdicts(report):
@@ -76,7 +62,7 @@ def _paddle_drops_same_dilation() -> bool:
 def test_paddle_same_dilation_finding_is_paddles(tmp_path):
     """Where Paddle's 'SAME' drops the dilation, the default target reports it (forward on a 'same' case with a
     dilation), confirmed by the upstream reproducer; where it does not, forward, dx and dw hold."""
-    report = _confirmed(_narrowed(TARGET, dtypes=("float64",)), ["forward", "dx", "dw"], tmp_path)
+    report = _confirmed(narrowed(TARGET, dtypes=("float64",)), ["forward", "dx", "dw"], tmp_path)
     if not _paddle_drops_same_dilation():
         assert set(_verdicts(report).values()) == {"passed"}, report.text()
         return
@@ -87,7 +73,7 @@ def test_paddle_same_dilation_finding_is_paddles(tmp_path):
 
 def test_paddle_same_undilated_findings_are_paddles(tmp_path):
     """The variant narrowed past 'SAME' with dilation draws no such case; whatever else fails is Paddle's."""
-    variant = _isolated(NARROWED)
+    variant = isolated(NARROWED)
     assert variant.support.same_dilation is False
     names = ["forward", "dx", "dw", "db", "memory layouts", "NaN propagation"]
     _confirmed(variant, names, tmp_path)
@@ -95,7 +81,7 @@ def test_paddle_same_undilated_findings_are_paddles(tmp_path):
 
 def test_paddle_transposed_findings_are_paddles(tmp_path):
     names = ["transposed forward", "transposed backward", "transposed memory layouts", "transposed NaN propagation"]
-    _confirmed(_isolated(TARGET), names, tmp_path)
+    _confirmed(isolated(TARGET), names, tmp_path)
 
 
 def test_paddle_dtypes_are_those_with_cpu_kernels():
@@ -185,7 +171,7 @@ def test_paddle_bad_input_is_reported_where_paddle_takes_it():
     Paddle called directly: a kernel larger than the padded input gives a negative shape, and a ``dy`` of the wrong
     shape is taken by ``paddle.grad``; where it does, the report has those entries failing."""
     kernel_too_large, dy_wrong_shape = _probe(_KERNEL_TOO_LARGE), _probe(_DY_WRONG_SHAPE)
-    report = _check(_isolated(TARGET), ["bad input"], 1)
+    report = checked(isolated(TARGET), ["bad input"], 1)
     outcome = next(o for o in report.outcomes if o.name == "bad input")
     failing = {row.entry: row.got for row in getattr(outcome.failure, "table", [])}
     negative_shape = kernel_too_large is not None and "-1" in kernel_too_large

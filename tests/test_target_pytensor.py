@@ -9,38 +9,27 @@ compilation costs far more than a call). Skips where pytensor is not installed.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 
 import numpy as np
 import pytest
 
-from oracle import check_variant
-from oracle.check.isolation import load_isolated
-from tests.findings import confirm
+from tests.targets import confirmed, isolated, narrowed
 
 pytest.importorskip("pytensor")
 
 TARGET = "oracle.targets.pytensor"
 NARROWED = "oracle.targets.pytensor:undilated"
-_LOADED: dict = {}
 
 
-def _isolated(target):
-    if target not in _LOADED:
-        _LOADED[target] = load_isolated(target)
-    return _LOADED[target]
+_confirmed = functools.partial(confirmed, max_examples=5)
+"""Checks whose findings are confirmed upstream, at this file's budget."""
 
 
-def _narrowed(target, **support):
-    variant = _isolated(target)
-    return dataclasses.replace(variant, support=variant.support.replace(**support))
 
 
-def _confirmed(variant, only, tmp_path, max_examples=5):
-    report = check_variant(variant, only=only, max_examples=max_examples, report_dir=tmp_path)
-    assert not report.oracle_failed, report.text()
-    confirm(report, tmp_path)
-    return report
+
+
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +57,7 @@ def test_pytensor_dilated_nan_finding_is_pytensors(compiled, tmp_path):
     they hold."""
     x = np.array([1.0, np.nan, 1.0]).reshape(1, 1, 1, 3)  # the middle pixel: between the two taps of dilation 2
     spreads = bool(np.isnan(compiled("float64", (1, 2))(x, np.ones((1, 1, 1, 2)))).any())
-    report = _confirmed(_narrowed(TARGET, dtypes=("float64",)), ["NaN propagation", "inf propagation"], tmp_path,
+    report = _confirmed(narrowed(TARGET, dtypes=("float64",)), ["NaN propagation", "inf propagation"], tmp_path,
                         max_examples=5)
     verdicts = {o.name: o.verdict for o in report.outcomes}
     if not spreads:
@@ -82,13 +71,13 @@ def test_pytensor_dilated_nan_finding_is_pytensors(compiled, tmp_path):
 
 def test_pytensor_undilated_findings_are_pytensors(tmp_path):
     """The variant narrowed past the dilated NaN draws no dilation; whatever fails is PyTensor's."""
-    variant = _isolated(NARROWED)
+    variant = isolated(NARROWED)
     assert variant.support.dilation is False
     _confirmed(variant, ["forward", "dx", "NaN propagation", "memory layouts"], tmp_path, max_examples=4)
 
 
 def test_pytensor_transposed_findings_are_pytensors(tmp_path):
-    _confirmed(_isolated(TARGET), ["transposed forward", "transposed backward", "transposed adjoint"], tmp_path)
+    _confirmed(isolated(TARGET), ["transposed forward", "transposed backward", "transposed adjoint"], tmp_path)
 
 
 def test_pytensor_dtypes_are_those_it_computes_in(compiled):

@@ -21,7 +21,7 @@ import naive  # noqa: E402
 from oracle import load  # noqa: E402
 from oracle.reference.precision import FORMATS  # noqa: E402
 from oracle.targets.standalone import pads_of, transposed_crops  # noqa: E402
-from tests.test_targets import _confirmed, _exact_values, _failed, _held, _narrowed  # noqa: E402
+from tests.targets import confirmed, exact_values, failed, held, narrowed  # noqa: E402
 
 TARGET = "oracle.targets.tensorflow"
 NARROWED = "oracle.targets.tensorflow:narrowed"
@@ -35,9 +35,9 @@ def _rounded_once(variant, dtype, transposed, bias, trials=2):
                                                                                               "conv2d_backward")
     options = {"stride": 1, "padding": 1, "dilation": 1, "groups": 1, **({"output_padding": 0} if transposed else {})}
     for _ in range(trials):
-        x = _exact_values(rng, (2, 6, 6, 24), dtype)
-        w = _exact_values(rng, (3, 3, 8, 24) if transposed else (3, 3, 24, 8), dtype)
-        b, dy = _exact_values(rng, (8,), dtype) if bias else None, _exact_values(rng, (2, 6, 6, 8), dtype)
+        x = exact_values(rng, (2, 6, 6, 24), dtype)
+        w = exact_values(rng, (3, 3, 8, 24) if transposed else (3, 3, 24, 8), dtype)
+        b, dy = exact_values(rng, (8,), dtype) if bias else None, exact_values(rng, (2, 6, 6, 8), dtype)
         x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
         b64 = None if b is None else b.astype(np.float64)
         results = {(forward, "y"): (variant.run(forward, x, w, b, **options),
@@ -111,11 +111,11 @@ def test_tensorflow_empty_batch_is_reported_where_tensorflow_gives_the_input_sha
     shape (so ``bias_add`` then refuses a bias of ``C_out``). The oracle reports it exactly where TensorFlow, called
     directly, does it; ``:narrowed`` leaves it out."""
     y = tf.nn.conv2d(tf.zeros((0, 5, 5, 2)), tf.zeros((3, 3, 2, 3)), 1, [[0, 0], [1, 1], [1, 1], [0, 0]])
-    report = _confirmed(_narrowed(TARGET, dtypes=("float32",)), ["forward"], tmp_path, max_examples=2)
+    report = confirmed(narrowed(TARGET, dtypes=("float32",)), ["forward"], tmp_path, max_examples=2)
     if tuple(y.shape) == (0, 5, 5, 3):
-        _held(report, ["forward"])
+        held(report, ["forward"])
         return
-    outcome = _failed(report, "forward")
+    outcome = failed(report, "forward")
     line = outcome.failure.line
     assert outcome.case.x.shape[0] == 0 and ("y.shape=" in line or "raised InvalidArgumentError" in line), line
 
@@ -130,13 +130,13 @@ def test_tensorflow_narrowed_is_the_default_less_its_findings():
 def test_tensorflow_value_findings_are_tensorflows(tmp_path):
     """float16, float32 and float64 on a batch of one or more, as declared: whatever fails is TensorFlow's here."""
     names = ["forward", "dx", "dw", "db", "transposed forward", "transposed backward"]
-    _confirmed(_narrowed(TARGET, min_batch=1, dtypes=("float16", "float32", "float64")), names, tmp_path,
+    confirmed(narrowed(TARGET, min_batch=1, dtypes=("float16", "float32", "float64")), names, tmp_path,
                max_examples=4)
 
 
 def test_tensorflow_contract_findings_are_tensorflows(tmp_path):
     names = ["shapes and dtypes", "fresh results", "memory layouts", "call history", "NaN propagation"]
-    _confirmed(_narrowed(TARGET, min_batch=1, dtypes=("float32",)), names, tmp_path, max_examples=4)
+    confirmed(narrowed(TARGET, min_batch=1, dtypes=("float32",)), names, tmp_path, max_examples=4)
 
 
 def test_tensorflow_bfloat16_findings_are_reported_where_tensorflow_shows_them(tmp_path):
@@ -155,18 +155,18 @@ def test_tensorflow_bfloat16_findings_are_reported_where_tensorflow_shows_them(t
     want = naive.conv2d(tf.cast(x, tf.float64).numpy(), tf.cast(w, tf.float64).numpy(), stride=(1, 2))
     wide_wrong = not np.allclose(y, want, rtol=2**-6, atol=2**-6)
     names = ["forward", "dx", "NaN propagation"]
-    report = _confirmed(_narrowed(TARGET, dtypes=("bfloat16",), min_batch=1), names, tmp_path, max_examples=4)
+    report = confirmed(narrowed(TARGET, dtypes=("bfloat16",), min_batch=1), names, tmp_path, max_examples=4)
     if spreads:
-        outcome = _failed(report, "NaN propagation")
+        outcome = failed(report, "NaN propagation")
         assert outcome.case.x.shape[3] % 2 == 1 and "its window does not hold the NaN" in outcome.failure.line
     else:
-        _held(report, ["NaN propagation"])
+        held(report, ["NaN propagation"])
     if wide_wrong:
-        outcome = _failed(report, "forward")
+        outcome = failed(report, "forward")
         g = outcome.case.geometry
         assert outcome.case.x.shape[3] == 1 and g.stride[1] > 1, report.text()
     else:
-        _held(report, ["forward"])
+        held(report, ["forward"])
 
 
 def test_tensorflow_forward_takes_a_stride_with_a_dilation():

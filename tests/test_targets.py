@@ -11,87 +11,11 @@ skip when a library is missing.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
-import naive
-from oracle import check_variant, load
-from oracle.check.isolation import load_isolated
-from oracle.reference.precision import FORMATS, storage_dtype
-from tests.findings import confirm
-
-BUDGET = 8
-_LOADED: dict = {}
-
-
-def _isolated(target: str):
-    """The target isolated in worker processes, loaded once for this module's tests."""
-    if target not in _LOADED:
-        _LOADED[target] = load_isolated(target)
-    return _LOADED[target]
-
-
-def _narrowed(target: str, **support):
-    """The target (isolated) with its declaration narrowed (fewer dtypes: fewer named edge cases, a shorter test)."""
-    variant = _isolated(target)
-    return dataclasses.replace(variant, support=variant.support.replace(**support))
-
-
-def _check(variant, only, max_examples=BUDGET, report_dir=None):
-    report = check_variant(variant, only=only, max_examples=max_examples, report_dir=report_dir)
-    assert not report.oracle_failed, report.text()
-    return report
-
-
-def _confirmed(variant, only, tmp_path, max_examples=BUDGET):
-    """A check whose every finding this machine's library confirms when called alone."""
-    report = _check(variant, only, max_examples, report_dir=tmp_path)
-    confirm(report, tmp_path)
-    return report
-
-
-def _held(report, names):
-    verdicts = {o.name: o.verdict for o in report.outcomes}
-    assert all(verdicts[n] == "passed" for n in names), report.text()
-
-
-def _failed(report, name):
-    """The outcome of ``name``, which must have failed as the variant's failure, named so in the report."""
-    outcome = next(o for o in report.outcomes if o.name == name)
-    assert outcome.verdict == "failed", report.text()
-    assert not outcome.failure.line.startswith("ORACLE FAILURE"), report.text()
-    text = report.text()
-    assert f"FAIL  {name}" in text and "the oracle itself failed" not in text
-    return outcome
-
-
-def _exact_values(rng, shape, dtype):
-    """Numbers ``m * 2**e`` with ``|m| < 16``: products exact in 8 bits, sums of hundreds of them exact in float32,
-    most sums not representable in a half dtype."""
-    return (rng.integers(-15, 16, shape) * 2.0 ** rng.integers(-3, 2, shape)).astype(storage_dtype(dtype))
-
-
-def _rounded_once(variant, dtype, bias, backward=False, trials=6):
-    """How many elements differ from the exact sum rounded once to ``dtype``, by result name."""
-    rng, fmt, wrong = np.random.default_rng(0), FORMATS[dtype], {}
-    for trial in range(trials):
-        groups = 4 if trial % 2 else 1
-        x, w = _exact_values(rng, (2, 6, 6, 24), dtype), _exact_values(rng, (3, 3, 24 // groups, 8), dtype)
-        b, dy = _exact_values(rng, (8,), dtype), _exact_values(rng, (2, 6, 6, 8), dtype)
-        options = {"stride": 1, "padding": 1, "dilation": 1, "groups": groups}
-        x64, w64, b64, dy64 = (a.astype(np.float64) for a in (x, w, b, dy))
-        results = {"y": (variant.run("conv2d", x, w, b if bias else None, **options),
-                         naive.conv2d(x64, w64, b64 if bias else None, **options))}
-        if backward:
-            got, want = variant.run("conv2d_backward", dy, x, w, **options), naive.conv2d_backward(dy64, x64, w64,
-                                                                                                    **options)
-            results.update(zip(("dx", "dw", "db"), zip(got, want)))
-        for name, (got, want) in results.items():
-            wrong[name] = wrong.get(name, 0) + int((got.astype(np.float64) != fmt.round(want)).sum())
-    return wrong
-
+from oracle import load
+from tests.targets import BUDGET, checked, confirmed, failed, held, isolated, narrowed, rounded_once
 
 # --- JAX ------------------------------------------------------------------------------------------------------
 
@@ -105,29 +29,29 @@ def jax_target():
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_jax_forward_findings_are_jaxs(jax_target, dtype, tmp_path):
-    _confirmed(_narrowed(jax_target, dtypes=(dtype,)), ["forward"], tmp_path, max_examples=5)
+    confirmed(narrowed(jax_target, dtypes=(dtype,)), ["forward"], tmp_path, max_examples=5)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_jax_backward_findings_are_jaxs(jax_target, dtype, tmp_path):
-    _confirmed(_narrowed(jax_target, dtypes=(dtype,)), ["dx", "dw", "db"], tmp_path, max_examples=5)
+    confirmed(narrowed(jax_target, dtypes=(dtype,)), ["dx", "dw", "db"], tmp_path, max_examples=5)
 
 
 def test_jax_contract_findings_are_jaxs(jax_target, tmp_path):
     names = ["shapes and dtypes", "fresh results", "memory layouts"]
-    _confirmed(_narrowed(jax_target, dtypes=("float16",)), names, tmp_path, max_examples=5)
+    confirmed(narrowed(jax_target, dtypes=("float16",)), names, tmp_path, max_examples=5)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_jax_transposed_findings_are_jaxs(jax_target, dtype, tmp_path):
     """``lax.conv_transpose`` (once per group, the padding as the dilated input's): every value property."""
     names = ["transposed forward", "transposed backward"]
-    _confirmed(_narrowed(jax_target, dtypes=(dtype,)), names, tmp_path, max_examples=5)
+    confirmed(narrowed(jax_target, dtypes=(dtype,)), names, tmp_path, max_examples=5)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_jax_half_dtypes_sum_in_float32_and_round_once(jax_target, dtype):
-    assert _rounded_once(load(jax_target), dtype, bias=True, backward=True) == {"y": 0, "dx": 0, "dw": 0, "db": 0}
+    assert rounded_once(load(jax_target), dtype, bias=True, backward=True) == {"y": 0, "dx": 0, "dw": 0, "db": 0}
 
 
 def test_jax_float64_depthwise_nan_is_reported_where_jax_spreads_it(jax_target, tmp_path):
@@ -141,12 +65,12 @@ def test_jax_float64_depthwise_nan_is_reported_where_jax_spreads_it(jax_target, 
     y = lax.conv_general_dilated(jnp.asarray(x, np.float64), jnp.ones((1, 1, 1, 2), np.float64), (1, 1), "VALID",
                                  dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=2)
     spreads = bool(np.isnan(float(y[0, 0, 0, 0])))
-    report = _confirmed(_narrowed(jax_target, dtypes=("float64",)), ["NaN propagation", "inf propagation"],
+    report = confirmed(narrowed(jax_target, dtypes=("float64",)), ["NaN propagation", "inf propagation"],
                         tmp_path, max_examples=BUDGET)
     if not spreads:
-        _held(report, ["NaN propagation", "inf propagation"])
+        held(report, ["NaN propagation", "inf propagation"])
         return
-    outcome = _failed(report, "NaN propagation")
+    outcome = failed(report, "NaN propagation")
     assert outcome.case.groups > 1 and outcome.case.dtype == np.float64
     assert "its window does not hold the NaN" in outcome.failure.line
 
@@ -163,31 +87,31 @@ def onnx_target():
 def test_onnx_forward_holds_where_it_rounds_once(onnx_target):
     """Everything but float16 (below): bfloat16, float32 and float64 hold every forward property."""
     names = ["forward", "shapes and dtypes", "inputs unmodified", "fresh results", "memory layouts", "call history"]
-    report = _check(_narrowed(onnx_target, dtypes=("bfloat16", "float32", "float64")), names, max_examples=20)
-    _held(report, names)
-    assert {o.name: o.verdict for o in _check(onnx_target, ["dx"]).outcomes}["dx"] == "skipped"
+    report = checked(narrowed(onnx_target, dtypes=("bfloat16", "float32", "float64")), names, max_examples=20)
+    held(report, names)
+    assert {o.name: o.verdict for o in checked(onnx_target, ["dx"]).outcomes}["dx"] == "skipped"
 
 
 def test_onnx_float16_with_a_bias_rounds_twice_and_the_report_shows_it(onnx_target):
     variant = load(onnx_target)
     assert "float16" in variant.support.dtypes  # declared as the contract asks: the finding is reported
-    assert _rounded_once(variant, "bfloat16", bias=True) == {"y": 0}
+    assert rounded_once(variant, "bfloat16", bias=True) == {"y": 0}
     # float16: W @ im2col(X) is rounded once, but the bias is added to the rounded product, rounding twice
-    assert _rounded_once(variant, "float16", bias=False) == {"y": 0}
-    assert _rounded_once(variant, "float16", bias=True)["y"] > 0
-    report = _check(_narrowed(onnx_target, dtypes=("float16",)), ["forward"], max_examples=20)
-    outcome = _failed(report, "forward")
+    assert rounded_once(variant, "float16", bias=False) == {"y": 0}
+    assert rounded_once(variant, "float16", bias=True)["y"] > 0
+    report = checked(narrowed(onnx_target, dtypes=("float16",)), ["forward"], max_examples=20)
+    outcome = failed(report, "forward")
     assert outcome.case.b is not None and "rounding to float16" in outcome.failure.line
 
 
 def test_onnx_dilation_spreads_nan_through_inserted_zeros(onnx_target):
-    report = _check(onnx_target, ["NaN propagation", "inf propagation"], max_examples=20)
-    outcome = _failed(report, "NaN propagation")
+    report = checked(onnx_target, ["NaN propagation", "inf propagation"], max_examples=20)
+    outcome = failed(report, "NaN propagation")
     assert max(outcome.case.geometry.dilation) > 1
     assert "its window does not hold the NaN" in outcome.failure.line
-    _failed(report, "inf propagation")
-    undilated = _check(_narrowed(onnx_target, dilation=False), ["NaN propagation", "inf propagation"], 20)
-    _held(undilated, ["NaN propagation", "inf propagation"])
+    failed(report, "inf propagation")
+    undilated = checked(narrowed(onnx_target, dilation=False), ["NaN propagation", "inf propagation"], 20)
+    held(undilated, ["NaN propagation", "inf propagation"])
 
 
 def test_onnx_transposed_groups_and_dilated_output_padding_are_reported(onnx_target):
@@ -200,17 +124,17 @@ def test_onnx_transposed_groups_and_dilated_output_padding_are_reported(onnx_tar
     from oracle.reference.truth import get_reference
 
     names = ["transposed forward", "transposed adjoint", "transposed contract"]
-    plain = _narrowed(onnx_target, groups=False, dilation=False, min_batch=1, dtypes=("float32", "float64"))
-    _held(_check(plain, names, max_examples=20), names)
+    plain = narrowed(onnx_target, groups=False, dilation=False, min_batch=1, dtypes=("float32", "float64"))
+    held(checked(plain, names, max_examples=20), names)
     empty = next(e for e in TRANSPOSED_EDGE_CASES if e.name == "empty_batch").case("float64")
     with pytest.raises(Mismatch, match="conv_transpose2d raised TypeError"):
         transposed_forward(load(onnx_target), empty, get_reference("naive"))
-    grouped = _check(_narrowed(onnx_target, dilation=False, min_batch=1, dtypes=("float64",)),
+    grouped = checked(narrowed(onnx_target, dilation=False, min_batch=1, dtypes=("float64",)),
                      ["transposed forward"], 40)
-    assert _failed(grouped, "transposed forward").case.groups > 1
-    dilated = _check(_narrowed(onnx_target, groups=False, min_batch=1, dtypes=("float64",)),
+    assert failed(grouped, "transposed forward").case.groups > 1
+    dilated = checked(narrowed(onnx_target, groups=False, min_batch=1, dtypes=("float64",)),
                      ["transposed forward"], 40)
-    outcome = _failed(dilated, "transposed forward")
+    outcome = failed(dilated, "transposed forward")
     g = outcome.case.geometry
     assert "raised ValueError" in outcome.failure.line
     assert any(s <= op < d for op, s, d in zip(g.output_padding, g.stride, g.dilation))
@@ -224,7 +148,7 @@ TORCH_TARGETS = ["oracle.targets.torch", "oracle.targets.torch:channels_last"]
 @pytest.mark.parametrize("target", TORCH_TARGETS)
 def test_torch_cpu_findings_in_float32_and_float64_are_torchs(target, tmp_path):
     pytest.importorskip("torch")
-    _confirmed(_narrowed(target, dtypes=("float32", "float64")), ["forward", "dx", "memory layouts"], tmp_path,
+    confirmed(narrowed(target, dtypes=("float32", "float64")), ["forward", "dx", "memory layouts"], tmp_path,
                max_examples=10)
 
 
@@ -234,7 +158,7 @@ def test_torch_cpu_half_findings_are_torchs(target, tmp_path):
     half format, per kernel tap into ``dx`` and the transposed ``y``): whatever fails is PyTorch's, here."""
     pytest.importorskip("torch")
     names = ["forward", "dx", "transposed forward", "transposed backward", "NaN propagation"]
-    _confirmed(_narrowed(target, dtypes=("float16", "bfloat16")), names, tmp_path, max_examples=20)
+    confirmed(narrowed(target, dtypes=("float16", "bfloat16")), names, tmp_path, max_examples=20)
 
 
 def test_torch_channels_last_float32_forward_that_crashes_here_is_reported_so(tmp_path):
@@ -259,7 +183,7 @@ def test_torch_channels_last_float32_forward_that_crashes_here_is_reported_so(tm
     zeros = np.zeros((2, 2, 1, 1), np.float32)
     case = ConvCase(zeros, np.zeros((1, 1, 1, 1), np.float32), np.zeros(1, np.float32), np.zeros((2, 2, 4, 1),
                     np.float32), stride=(1, 2), padding=(0, 3), dilation=(1, 2))
-    variant = _isolated("oracle.targets.torch:channels_last")
+    variant = isolated("oracle.targets.torch:channels_last")
     if not crashes:
         forward(variant, case, get_reference())
         return
