@@ -60,8 +60,10 @@ class TimeLimit:
     Fixed (``seconds``), or following the variant's own calls: ``factor`` times the time the slowest comparable
     call took, scaled up by the size of the new call where it is larger (`_work`), and at least ``floor``. Until a
     function has answered once, its calls get ``first`` seconds (a first call may compile, or load kernels). Once a
-    search has seen a hang (``hung``), the floor drops to ``shrinking``: Hypothesis shrinks the hang through many
-    calls that hang too, and the minimal case is judged again with the full limit (`oracle.check.runner`).
+    search has seen a hang (``hung``), a call's limit lies between ``shrinking`` and ``floor``: Hypothesis shrinks
+    the hang through many calls that hang too, each of which would otherwise wait as long as 20 times the slowest
+    call ever made; the minimal case is judged again with the full limit (`oracle.check.runner`), so a limit too
+    short while shrinking can mislead the shrinking, never the verdict.
     """
 
     def __init__(self, seconds: float | None = None, *, factor: float = 20.0, floor: float = 2.0,
@@ -78,6 +80,8 @@ class TimeLimit:
         if seen is None:
             return floor if self.hung else self.first
         slowest, rate = seen  # max over calls i of t_i * max(1, work / w_i) = max(slowest, work * rate)
+        if self.hung:  # shrinking a hang: at most the usual floor, not as long as the slowest call ever made
+            return max(floor, min(self.floor, self.factor * max(slowest, rate * _work(args))))
         return max(floor, self.factor * max(slowest, rate * _work(args)))
 
     def observe(self, function: str, args: Sequence[Any], seconds: float) -> None:
