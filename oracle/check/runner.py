@@ -20,6 +20,8 @@ operation where the variant has one.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -144,6 +146,33 @@ def run_property(
     return outcome
 
 
+_INTERRUPTED = [False]
+"""Whether Ctrl-C came during the running search (set by `interruptible`'s handler)."""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    _INTERRUPTED[0] = True
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C ends the search even where Python swallows the KeyboardInterrupt it raises ("Exception ignored in"
+    a garbage collector callback, as Hypothesis installs one): the next case raises it again. Only in the main
+    thread, and only over Python's own handler."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    _INTERRUPTED[0] = False
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _INTERRUPTED[0] = False
+
+
 def digest_of(database_key: str, name: str) -> bytes:
     """What a property's search adds to Hypothesis's digest of its test, so that its example database key is the
     target's and the property's: ``database_key`` as it is where it holds ``::`` (a pytest node id, as pytest's and
@@ -168,6 +197,8 @@ def property_test(variant: Variant, prop: Property, reference: Any, *, max_examp
             state["first"], state["found"] = state["examples"], time.perf_counter() - start
 
     def test(case: ConvCase) -> None:
+        if _INTERRUPTED[0]:
+            raise KeyboardInterrupt
         state["examples"] += 1
         state["current"] = case
         if on_example is not None:
@@ -213,7 +244,7 @@ def _search(variant: Variant, prop: Property, reference: Any, max_examples: int,
                            database_key=database_key, state=state)
     test = search.hypothesis.inner_test  # type: ignore[attr-defined]
     try:
-        with own_constants():
+        with own_constants(), interruptible():
             search()
     except KeyboardInterrupt:
         raise Interrupted(prop.name, state["current"]) from None
