@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 from oracle.check.settings import PROFILES
+from oracle.targets.support import DTYPES
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 DTYPE_NAMES = ("float32", "float64", "float16", "bfloat16")
-DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def property_names() -> list[str]:
@@ -269,17 +269,22 @@ def _seed(value: int) -> int:
     return random.SystemRandom().randrange(2**32) if value == -1 else value
 
 
+def _known_properties(only: list[str] | None) -> None:
+    """``--property`` names, each one the report has (a usage error naming the others otherwise)."""
+    names = property_names()
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise UsageError(f"--property must be one of {', '.join(map(repr, names))}; got "
+                         f"{', '.join(map(repr, unknown))}")
+
+
 def _check(args: argparse.Namespace) -> int:
     from oracle.check.isolation import load_isolated
     from oracle.check.report import stderr_progress
     from oracle.check.session import DEFAULT_EXAMPLES, check_variant
     from oracle.targets.variant import VariantError, load
 
-    names = property_names()
-    unknown = sorted(set(args.only or ()) - set(names))
-    if unknown:
-        raise UsageError(f"--property must be one of {', '.join(map(repr, names))}; got "
-                         f"{', '.join(map(repr, unknown))}")
+    _known_properties(args.only)
     report_dir = _writable_directory(args.report_dir, "--report-dir") if args.report_dir is not None else ""
     database = _database(args.database)
     targets = args.targets or ["naive", "vectorized"]
@@ -408,11 +413,7 @@ def _survey(args: argparse.Namespace) -> int:
     from oracle.survey import render, run
     from oracle.survey.run import installed_bundled
 
-    names = property_names()
-    unknown = sorted(set(args.only or ()) - set(names))
-    if unknown:
-        raise UsageError(f"--property must be one of {', '.join(map(repr, names))}; got "
-                         f"{', '.join(map(repr, unknown))}")
+    _known_properties(args.only)
     targets = ([] if args.no_bundled else installed_bundled()) + [t for t in args.targets]
     if not targets:
         raise UsageError("survey needs a target: no bundled target's library is installed here, and --no-bundled "
