@@ -101,9 +101,10 @@ def test_plugin_hypofuzz_campaign_files_a_counterexample_that_pytest_replays_fir
     target, database = "oracle.zoo.db_averaged", tmp_path / "db"
     options = ["--conv-oracle", target, "--conv-oracle-property", "db", "--conv-oracle-database", str(database)]
     hypothesis = Path(sys.executable).parent / "hypothesis"  # the command HypoFuzz installs
+    # as on a CI machine: $CI makes Hypothesis load its derandomized "ci" profile, and HypoFuzz refuses such tests
     campaign = subprocess.Popen([str(hypothesis), "fuzz", "-n", "1", "--no-dashboard", "--", "-p", "no:cacheprovider",
                                  *options], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, "CI": "true"})
     try:
         deadline = time.monotonic() + 240  # the budget: collection, then fuzzing until the bug is filed
         while (time.monotonic() < deadline and campaign.poll() is None

@@ -226,8 +226,10 @@ def property_test(variant: Variant, prop: Property, reference: Any, *, max_examp
     if seed_value is not None:  # before the settings: seed() alone turns the example database off
         search = seed(property_seed(seed_value, prop.name))(search)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
+    # A database means a search that varies from run to run: under a derandomized parent (Hypothesis loads its "ci"
+    # profile wherever $CI is set) the database would be unused, and HypoFuzz refuses a derandomized test.
     return settings(parent, max_examples=max_examples, database=database, deadline=None, print_blob=False,
-                    report_multiple_bugs=False, phases=phases,
+                    derandomize=parent.derandomize and database is None, report_multiple_bugs=False, phases=phases,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])(search)
 
