@@ -205,6 +205,18 @@ def test_isolation_a_call_after_a_death_runs_in_a_fresh_worker(module_dir):
         variant.runtime.close()
 
 
+def test_isolation_workers_are_forked_with_bfloat16_imported(module_dir):
+    # importing ml_dtypes takes half a second: paid in each worker's first bfloat16 call, it counted as that call's
+    # time, and every time limit (20x the slowest call) grew with it
+    (module_dir / "reports_imports.py").write_text(
+        "import sys\n\n\ndef conv2d(x, w, b=None, **options):\n    return 'ml_dtypes' in sys.modules\n")
+    variant = load_isolated("reports_imports")
+    try:
+        assert variant.functions["conv2d"](np.ones((1, 2, 2, 1)), np.ones((1, 1, 1, 1))) is True
+    finally:
+        variant.runtime.close()
+
+
 def test_isolation_ctrl_c_names_the_running_case_and_writes_its_reproducer(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "oracle", "check", "vectorized", "--max-examples", "500",
                                 "--jobs", "1", "--report-dir", "reports"], cwd=tmp_path, stdout=subprocess.PIPE,

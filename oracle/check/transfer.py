@@ -41,19 +41,25 @@ class Packed:
 _DTYPES: dict[str, np.dtype] = {}
 
 
-def _packed(memory: bytes, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...], offset: int,
-            writeable: bool) -> Packed:
-    """A `Packed` from its pickled fields (the dtype by name: a dtype object costs more to unpickle than the rest)."""
-    found = _DTYPES.get(dtype)
+def dtype_named(name: str) -> np.dtype:
+    """The dtype of ``name``, looked up once per process (``"bfloat16"`` imports ml_dtypes, half a second: a worker
+    process calls this before it forks others, so that they do not each pay it in their first bfloat16 call)."""
+    found = _DTYPES.get(name)
     if found is None:
-        if dtype == "bfloat16":
+        if name == "bfloat16":
             import ml_dtypes
 
             found = np.dtype(ml_dtypes.bfloat16)
         else:
-            found = np.dtype(dtype)
-        _DTYPES[dtype] = found
-    return Packed(memory, found, shape, strides, offset, writeable)
+            found = np.dtype(name)
+        _DTYPES[name] = found
+    return found
+
+
+def _packed(memory: bytes, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...], offset: int,
+            writeable: bool) -> Packed:
+    """A `Packed` from its pickled fields (the dtype by name: a dtype object costs more to unpickle than the rest)."""
+    return Packed(memory, dtype_named(dtype), shape, strides, offset, writeable)
 
 
 def _span(a: np.ndarray) -> tuple[int, int]:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from oracle.check.transfer import changed, unpack
+from oracle.check.transfer import changed, dtype_named, unpack
 from oracle.targets.variant import innermost_frame
 
 HEADER = struct.Struct("!Q")
@@ -215,6 +215,7 @@ def _load(target: str, say) -> Any:
     """Import ``target`` and ``say`` what it is (or why it cannot be checked); None if it cannot."""
     from oracle.targets.variant import VariantError, load
 
+    dtype_named("bfloat16")  # here, not in a worker's first bfloat16 call, whose time (and so time limits) it inflated
     try:
         variant = load(target)
     except SystemExit as error:
