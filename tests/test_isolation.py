@@ -17,11 +17,11 @@ import pytest
 
 from oracle.cases.layouts import LAYOUTS
 from oracle.check.isolation import load_isolated
-from oracle.check.runner import run_property
+from oracle.check.runner import Interrupted, run_property, run_sweep
 from oracle.check.session import check_variant
 from oracle.properties import PROPERTIES
 from oracle.reference.truth import get_reference
-from oracle.targets.variant import VariantDied, VariantError
+from oracle.targets.variant import VariantDied, VariantError, load
 
 PROPERTY = {p.name: p for p in PROPERTIES}
 REFERENCE = get_reference()
@@ -227,6 +227,38 @@ def test_isolation_ctrl_c_names_the_running_case_and_writes_its_reproducer(tmp_p
     assert process.returncode == 130, out + err
     assert "interrupted: " in out and " was running ConvCase(" in out and "conv-oracle: interrupted" in err
     assert list((tmp_path / "reports").glob("vectorized-*.py"))
+
+
+SWALLOWS_CTRL_C = """\
+import os
+import signal
+
+from vectorized import conv2d as _conv2d
+
+calls = [0]
+
+
+def conv2d(x, w, b=None, **options):
+    calls[0] += 1
+    if calls[0] == 3:
+        try:  # Ctrl-C, swallowed as Python swallows it inside a garbage-collector callback
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+    return _conv2d(x, w, b, **options)
+"""
+
+
+@pytest.mark.parametrize("search", ["forward", "block sweep"])
+def test_isolation_ctrl_c_that_the_variant_swallows_still_ends_the_search(search, module_dir):
+    (module_dir / "swallows_ctrl_c.py").write_text(SWALLOWS_CTRL_C)
+    variant = load("swallows_ctrl_c")
+    with pytest.raises(Interrupted) as interrupted:
+        if search == "block sweep":
+            run_sweep(variant, REFERENCE)
+        else:
+            run_property(variant, PROPERTY[search], REFERENCE, max_examples=100, seed_value=0)
+    assert interrupted.value.name == search
 
 
 def test_isolation_nothing_is_written_into_the_working_directory(tmp_path):

@@ -444,15 +444,18 @@ def run_sweep(variant: Variant, reference: Any, on_example: Callable[[int], None
     functions = (forward, f"{forward}_backward") if variant.offers(f"{forward}_backward") else (forward,)
     points = (transposed_sweep_cases if transposed else sweep_cases)(variant.support, functions)
     failed: list[tuple[str, ConvCase, Mismatch]] = []
-    for count, (label, case) in enumerate(points, 1):
-        if on_example is not None:
-            on_example(count)
-        try:
-            check_values(variant, case, reference)
-        except Mismatch as failure:
-            failed.append((label, case, failure))
-        except KeyboardInterrupt:
-            raise Interrupted(name, case) from None
+    with interruptible():
+        for count, (label, case) in enumerate(points, 1):
+            if on_example is not None:
+                on_example(count)
+            try:
+                if _INTERRUPTED[0]:  # a Ctrl-C that a garbage-collector callback swallowed
+                    raise KeyboardInterrupt
+                check_values(variant, case, reference)
+            except Mismatch as failure:
+                failed.append((label, case, failure))
+            except KeyboardInterrupt:
+                raise Interrupted(name, case) from None
     seconds = time.perf_counter() - start
     if not points:
         return Outcome(name, "skipped", 0, None, seconds, note="not applicable: no sweep point fits the declaration")
