@@ -251,8 +251,9 @@ def conv2d(x, w, b=None, **options):
 
 @pytest.mark.parametrize("search", ["forward", "block sweep"])
 def test_isolation_ctrl_c_that_the_variant_swallows_still_ends_the_search(search, module_dir):
-    (module_dir / "swallows_ctrl_c.py").write_text(SWALLOWS_CTRL_C)
-    variant = load("swallows_ctrl_c")
+    module = f"swallows_ctrl_c_in_{search.replace(' ', '_')}"  # a module of its own: it counts its calls
+    (module_dir / f"{module}.py").write_text(SWALLOWS_CTRL_C)
+    variant = load(module)
     with pytest.raises(Interrupted) as interrupted:
         if search == "block sweep":
             run_sweep(variant, REFERENCE)
