@@ -160,6 +160,18 @@ def test_auto_pad_same_above_the_kernel_is_reported_where_onnxruntime_shifts_win
         assert failure.name == "y" and "should be 1" in failure.line
 
 
+def test_auto_pad_shifted_windows_are_reached_by_a_named_edge_case_whatever_the_seed(tmp_path):
+    """The shift needs ``H mod s`` at least 2 above the kernel, which a small random search seldom draws: the named
+    edge case ``same_stride_gt_kernel`` has it on both axes, so the forward property of every check reaches it."""
+    x = np.arange(1.0, 5.0, dtype=np.float32).reshape(1, 1, 4, 1)
+    shifts = ort_conv2d(x, np.ones((1, 1, 1, 1), np.float32), stride=(4, 1), padding="same", auto_pad=True)[0, 0, 0, 0]
+    report = confirmed(narrowed(AUTO_PAD, dtypes=("float32",)), ["forward"], tmp_path, max_examples=1)
+    if shifts == 1.0:
+        held(report, ["forward"])
+    else:
+        assert failed(report, "forward").note == "named edge case same_stride_gt_kernel (float32)", report.text()
+
+
 def test_auto_pad_transposed_same_below_the_stride_is_reported_where_onnxruntime_returns_fewer_rows(tmp_path):
     """Seen with onnxruntime 1.32: ``ConvTranspose`` with ``auto_pad=SAME_UPPER`` and a kernel shorter than the stride
     returns ``(H - 1)*s + k`` rows instead of ``H*s``. The oracle reports the shape where onnxruntime gives it."""

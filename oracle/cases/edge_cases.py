@@ -99,6 +99,9 @@ EDGE_CASES: tuple[EdgeCase, ...] = (
              why="a kernel larger than the input, fitting only with the padding"),
     EdgeCase("all_padding_windows_strided", (1, 2, 2, 3), (2, 2, 3, 2), {"padding": 3, "stride": 2},
              why="most windows read padding only: each such output is the bias alone"),
+    EdgeCase("same_stride_gt_kernel", (1, 8, 14, 2), (1, 2, 2, 3), {"padding": "same", "stride": (4, 5)},
+             why="'same' with a stride well past the kernel: (out - 1) * stride + kernel - size is -3 and -2, and "
+                 "the padding 0 (halved unclamped, -1 on top and left, it shifts every window)"),
 )
 
 

@@ -66,10 +66,9 @@ nothing about ``'same'`` above stride 1, which is what ``:auto_pad`` is for. The
 
 What ``conv-oracle check`` reports here (onnxruntime 1.32.0, seed 0, 100 cases per property): the default target,
 ``:unoptimized`` and ``:auto_pad_narrowed`` pass every property they are asked (exit 0). ``:auto_pad`` exits 1 with
-the two bugs above as its two root causes: the shifted windows found by the NaN propagation property (a NaN that
-the shifted window skips: ``x`` of 1x4, a 1x1 kernel, stride ``(1, 4)``), the short output by the transposed ones.
-The forward property's random search seldom draws the shift (it needs ``H mod s`` at least 2 above the kernel);
-the test calls it on that case.
+the two bugs above as its two root causes: the shifted windows, the short output by the transposed properties.
+A random search seldom draws the shift (it needs ``H mod s`` at least 2 above the kernel); the named edge case
+``same_stride_gt_kernel`` has it, so every check's forward property reaches it.
 """
 
 from __future__ import annotations
