@@ -266,4 +266,9 @@ def __getattr__(name: str) -> TorchConv:
     device, _, rest = name.partition("_channels_last")
     if rest or not device or device.startswith("_"):
         raise AttributeError(name)
-    return TorchConv(device.replace("_", ":"), channels_last=name.endswith("_channels_last"))
+    device = device.replace("_", ":")
+    try:
+        torch.empty(0, device=device)
+    except Exception as error:  # not a device name, or a device this build or machine lacks
+        raise AttributeError(f"PyTorch {torch.__version__} has no device {device!r} here: {error}") from None
+    return TorchConv(device, channels_last=name.endswith("_channels_last"))

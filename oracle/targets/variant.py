@@ -295,6 +295,9 @@ def from_object(obj: object, name: str | None = None, *, target: str | None = No
     if isinstance(obj, Variant):
         return obj
     name = name or target or getattr(obj, "__name__", None) or type(obj).__name__
+    if isinstance(obj, type):  # its methods would be called unbound, the arguments shifted by one
+        raise VariantError(f"{name} is a class: name an instance of it (module:attribute, where attribute = "
+                           f"{obj.__name__}()), whose conv2d is a bound method")
     functions: dict[str, Callable[..., Any]] = {}
     conv2d, transposed = getattr(obj, "conv2d", None), getattr(obj, "conv_transpose2d", None)
     if not callable(conv2d) and not callable(transposed):
@@ -364,9 +367,13 @@ def load(target: str) -> Variant:
     obj: object = module
     if attribute:
         for part in attribute.split("."):
-            if not hasattr(obj, part):
-                raise VariantError(f"{module_name!r} has no attribute {attribute!r}")
-            obj = getattr(obj, part)
+            try:
+                obj = getattr(obj, part)
+            except AttributeError as error:  # a module's __getattr__ may say why (a device torch does not have)
+                why = "" if "has no attribute" in str(error) else f": {error}"
+                raise VariantError(f"{module_name!r} has no attribute {attribute!r}{why}") from None
+            except Exception as error:
+                raise VariantError(f"cannot load {target!r}: {type(error).__name__}: {error}") from None
     return from_object(obj, target, target=target)
 
 
