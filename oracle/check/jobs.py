@@ -127,7 +127,8 @@ def _run_task(name: str, variant: Variant, reference: Any, plan: Plan,
         return bad_input_outcome(variant)
     if name == "references agree":
         if reference.name != "torch":
-            return Outcome(name, "skipped", note="needs PyTorch: the reference is naive itself")
+            return Outcome(name, "skipped",
+                           note="the reference is naive itself (--reference naive, or PyTorch not installed)")
         return references_outcome(reference, variant)
     raise ValueError(f"task must be a property name or one of {EXTRA_TASKS}; got {name!r}")
 

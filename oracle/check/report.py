@@ -99,7 +99,10 @@ class Report:
                 lines.append(f"  precision:   {precision_of(support, dtype).describe()}")
         lines.append(f"  reference:   {reference}")
         if self.reference == "naive":
-            lines.append("  WARNING:     PyTorch is not installed: the loops of naive are the truth, so a bug naive "
+            from oracle.reference import torch_reference
+
+            why = ("--reference naive" if torch_reference.available() else "PyTorch is not installed")
+            lines.append(f"  WARNING:     {why}: the loops of naive are the truth, so a bug naive "
                          "shares goes unseen" + (", and naive judged by itself proves nothing"
                                                  if self.variant.name == "naive" else ""))
         seed = ("random" if self.seed is None else str(self.seed)) + (
