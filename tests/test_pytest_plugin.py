@@ -36,6 +36,7 @@ def test_plugin_mutant_items_fail_with_the_check_report_and_reproducer(workers, 
         assert f"FAILED conv-oracle::{MUTANT}::{name}" in run.stdout
         assert f"  FAIL  {name}" in run.stdout
     assert "Traceback" not in run.stdout and "reproducer: python" in run.stdout
+    assert "git apply" not in run.stdout  # no Hypothesis patch offered: it would edit this package, not the user's code
     reproducers = sorted(p.name for p in (tmp_path / "reports").glob("*.py"))
     assert [p for p in reproducers if "-forward-" in p] and [p for p in reproducers if "-dx-" in p]
 
