@@ -359,7 +359,10 @@ def _explain(args: argparse.Namespace) -> int:
         values, weights = seed_image()[0], seed_filter()[:, :, :, 0]
     else:
         if args.input is None or args.kernel is None:
-            raise UsageError("explain needs --input H,W and --kernel KH,KW (or --seed-article)")
+            missing = ("--input H,W and --kernel KH,KW" if args.input is None and args.kernel is None
+                       else "--kernel KH,KW as well as --input" if args.kernel is None
+                       else "--input H,W as well as --kernel")
+            raise UsageError(f"explain needs {missing} (or --seed-article)")
         size, kernel, window = args.input, args.kernel, args.window
         if max(size) > EXPLAIN_LARGEST:
             raise UsageError(f"--input must be at most {EXPLAIN_LARGEST} on each axis (explain draws every row and "
