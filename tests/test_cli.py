@@ -71,6 +71,8 @@ def test_cli_check_finds_a_planted_bug_with_exit_1(tmp_path, capsys):
     ("vectorized:nothing_here", "has no attribute 'nothing_here'"),
     ("my_conv.py", "target must be a module name, not a file: try 'my_conv'"),
     ("pkg/my_conv.py:Conv", "try 'pkg.my_conv:Conv'"),
+    ("oracle.targets.torch:TorchConv", "oracle.targets.torch:TorchConv is a class: name an instance of it"),
+    ("oracle.targets.torch:no_such_device", "'oracle.targets.torch' has no attribute 'no_such_device': PyTorch "),
 ])
 def test_cli_check_bad_target_is_exit_2_with_one_line(target, words, tmp_path):
     _one_line_error(_run("check", target, cwd=tmp_path), words)
@@ -131,7 +133,8 @@ def test_cli_every_command_describes_its_options(command, words):
      "5x5 dilated to 5x5 (padding=0, dilation=1)"),
     (("explain", "--input", "5", "--kernel", "3", "--png", "/nonexistent/dir/x.png"),
      "--png must be a file it can write; got '/nonexistent/dir/x.png'"),
-    (("explain", "--input", "5"), "explain needs --input H,W and --kernel KH,KW"),
+    (("explain", "--input", "5"), "explain needs --kernel KH,KW as well as --input (or --seed-article)"),
+    (("explain", "--kernel", "5"), "explain needs --input H,W as well as --kernel (or --seed-article)"),
 ])
 def test_cli_usage_error_is_exit_2_with_one_line(args, words, tmp_path):
     _one_line_error(_run(*args, cwd=tmp_path), words)
@@ -239,6 +242,16 @@ def test_cli_without_torch_says_what_it_cannot_judge(without_torch):
     assert "WARNING:     PyTorch is not installed: the loops of naive are the truth, so a bug naive shares goes " \
            "unseen, and naive judged by itself proves nothing" in run.stdout
     assert "versions:    python" in run.stdout and "torch not installed" in run.stdout
+
+
+def test_cli_reference_naive_says_it_was_chosen(capsys):
+    pytest.importorskip("torch")
+    assert main(["check", "vectorized", "--reference", "naive", "--property", "forward", "--property",
+                 "references agree", "--max-examples", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING:     --reference naive: the loops of naive are the truth" in out
+    assert "PyTorch is not installed" not in out and "needs PyTorch" not in out
+    assert "the reference is naive itself (--reference naive, or PyTorch not installed)" in out
 
 
 def test_suite_without_torch_says_which_files_it_skipped(without_torch):
