@@ -172,6 +172,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="generated cases per variant (default 100)")
     selftest.add_argument("--reference", choices=("auto", "torch", "naive"), default="auto",
                           help="the truth: PyTorch (default where installed) or naive")
+    selftest.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                          help="variants judged side by side, each in a process of its own (default: the number of "
+                               "cores); the verdicts are the same at any N")
 
     explain = sub.add_parser("explain", help="draw the geometry of a convolution (padding, windows, dx)",
                              description="Draw the geometry of one convolution: the padded input, where windows "
@@ -443,7 +446,8 @@ def _survey(args: argparse.Namespace) -> int:
 def _selftest(args: argparse.Namespace) -> int:
     from oracle.check import selftest
 
-    verdicts = selftest.run(reference=args.reference, max_examples=args.max_examples, seed=_seed(args.seed))
+    verdicts = selftest.run(reference=args.reference, max_examples=args.max_examples, seed=_seed(args.seed),
+                            jobs=args.jobs or _cores())
     return EXIT_OK if all(v.right for v in verdicts) else EXIT_FOUND
 
 

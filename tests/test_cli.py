@@ -189,6 +189,27 @@ def test_cli_selftest_reports_each_variant_and_its_verdict(capsys, monkeypatch):
     assert "selftest FAILED: oracle.zoo.db_averaged" in capsys.readouterr().out
 
 
+def test_cli_selftest_jobs_give_the_same_verdicts_in_the_same_order(capsys, monkeypatch):
+    import oracle.check.selftest
+
+    monkeypatch.setattr(oracle.check.selftest, "MUTANTS", ("segfault_stride_past_kernel", "db_averaged",
+                                                           "output_buffer_reused"))
+    monkeypatch.setattr(oracle.check.selftest, "CORRECT", {"vectorized": None, "oracle.examples.fft_conv": None,
+                                                           "oracle.examples.scipy_conv": "nopkg"})
+    lines = {}
+    for jobs in ("1", "2"):
+        assert main(["selftest", "--max-examples", "10", "--jobs", jobs]) == 0
+        out = capsys.readouterr().out
+        assert f"{jobs} at a time" in out
+        rows = [line.split() for line in out.splitlines() if line.startswith("  oracle.") or line.startswith("  vec")]
+        lines[jobs] = [[word for word in row if not re.fullmatch(r"[\d.]+s", word)] for row in rows]  # but times
+    assert [row[0] for row in lines["1"]] == ["oracle.zoo.segfault_stride_past_kernel", "oracle.zoo.db_averaged",
+                                              "oracle.zoo.output_buffer_reused", "vectorized",
+                                              "oracle.examples.fft_conv", "oracle.examples.scipy_conv",
+                                              "oracle.zoo.exits_on_import"]
+    assert lines["2"] == lines["1"]
+
+
 def test_cli_selftest_fails_when_an_implementation_cannot_be_loaded(capsys, monkeypatch):
     import oracle.check.selftest
 

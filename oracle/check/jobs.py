@@ -194,7 +194,7 @@ def _run_in_runner(name: str) -> Outcome:
         _RUNNER["busy"] = False
 
 
-def _context() -> Any:
+def process_context() -> Any:
     """How runner processes start: forked from this one where that is safe (Linux, and no thread pool but numpy's
     running here: torch's OpenMP pool, once started, does not survive a fork), so they start with everything this
     process imported; else spawned."""
@@ -244,7 +244,7 @@ class Tasks:
                 tick = self.on_example(name) if self.on_example else None
                 yield index, run_task(name, self.variant, self.reference, self.plan, tick)
             return
-        self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=_context(),
+        self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=process_context(),
                                             initializer=_start_runner, initargs=(self.plan,))
         self.futures = {self.executor.submit(_run_in_runner, name): i for i, name in enumerate(self.names)}
         pending = set(self.futures)

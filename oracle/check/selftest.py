@@ -16,9 +16,12 @@ not among them: what a library does depends on the machine it runs on, so its ve
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from oracle.check.isolation import load_isolated
 from oracle.check.runner import all_properties, run_property, run_sweep
@@ -104,24 +107,73 @@ def _missing(package: str | None) -> bool:
     return package is not None and importlib.util.find_spec(package) is None
 
 
-def run(*, reference: str = "auto", max_examples: int = 100, seed: int | None = 0,
+_RUNNER: dict[str, Any] = {}
+"""A runner process's reference (`_start_runner`)."""
+
+
+def _start_runner(reference: str) -> None:
+    """A runner process of ``selftest --jobs``: Ctrl-C is the parent's to handle; torch computes on one thread."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: its idle threads sleep
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # the runners share the cores
+    except ImportError:
+        pass
+    _RUNNER["reference"] = get_reference(reference)
+
+
+def _judge_in_runner(task: tuple[str, bool, int, int | None]) -> Verdict | VariantError:
+    target, should_fail, max_examples, seed = task
+    try:
+        return judge(target, should_fail, _RUNNER["reference"], max_examples, seed)
+    except VariantError as error:
+        return error
+
+
+def _verdicts(targets: list[tuple[str, bool]], reference: str, ref: Any, max_examples: int, seed: int | None,
+              jobs: int) -> Iterator[Verdict | VariantError]:
+    """The verdict on each of ``targets``, in their order: judged here one after another, or by ``jobs`` runner
+    processes side by side (each judge is seeded and isolated on its own, so the verdicts are the same)."""
+    if jobs == 1 or len(targets) < 2:
+        for target, should_fail in targets:
+            try:
+                yield judge(target, should_fail, ref, max_examples, seed)
+            except VariantError as error:
+                yield error
+        return
+    from oracle.check.jobs import process_context
+
+    pool = process_context().Pool(jobs, initializer=_start_runner, initargs=(reference,))
+    try:
+        yield from pool.imap(_judge_in_runner, [(t, f, max_examples, seed) for t, f in targets])
+        pool.close()
+    finally:
+        pool.terminate()  # at Ctrl-C, the judges under way end with their runners (and their workers with them)
+        pool.join()
+
+
+def run(*, reference: str = "auto", max_examples: int = 100, seed: int | None = 0, jobs: int = 1,
         out: Callable[[str], None] = print) -> list[Verdict]:
-    """Judge every mutant and every correct implementation; print one line each and the verdict."""
+    """Judge every mutant and every correct implementation, with ``jobs`` of them side by side; print one line each,
+    in a fixed order, and the verdict."""
     ref = get_reference(reference)
     targets = [(f"oracle.zoo.{m}", True, None) for m in MUTANTS] + [(c, False, p) for c, p in CORRECT.items()]
     mutants = len(MUTANTS) + len(IMPORT_MUTANTS)
     verdicts, skipped = [], []
     out(f"conv-oracle selftest: {mutants} mutants must be caught, {len(CORRECT)} implementations must pass "
-        f"(reference {ref.name}, up to {max_examples} cases each, seed {seed})")
+        f"(reference {ref.name}, up to {max_examples} cases each, seed {seed}, {jobs} at a time)")
     out(f"  {'variant':42} {'verdict':10} {'cases':>6} {'time':>7}  first failure")
+    judged = _verdicts([(t, f) for t, f, p in targets if not _missing(p)], reference, ref, max_examples, seed, jobs)
     for target, should_fail, package in targets:
         if _missing(package):
             out(f"  {target:42} {'skipped':10} {'':>6} {'':>7}  needs {package}, which is not installed")
             skipped.append(target)
             continue
-        try:
-            v = judge(target, should_fail, ref, max_examples, seed)
-        except VariantError as error:
+        v = next(judged)
+        if isinstance(v, VariantError):
+            error = v
             v = Verdict(target, should_fail, False, 0, 0.0, str(error), loaded=False)
             out(f"  {target:42} {'NOT LOADED':10} {'':>6} {'':>7}  {error}")
             verdicts.append(v)
