@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from oracle.reference.precision import storage_dtype
+
 try:
     from numpy.lib.array_utils import byte_bounds
 except ImportError:  # numpy < 2
@@ -46,13 +48,7 @@ def dtype_named(name: str) -> np.dtype:
     process calls this before it forks others, so that they do not each pay it in their first bfloat16 call)."""
     found = _DTYPES.get(name)
     if found is None:
-        if name == "bfloat16":
-            import ml_dtypes
-
-            found = np.dtype(ml_dtypes.bfloat16)
-        else:
-            found = np.dtype(name)
-        _DTYPES[name] = found
+        found = _DTYPES[name] = storage_dtype(name)
     return found
 
 
