@@ -173,16 +173,22 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
-def _start_runner(plan: Plan) -> None:
-    """A runner process: its own reference, its own variant; Ctrl-C interrupts a task, never the idle runner."""
-    signal.signal(signal.SIGINT, _on_interrupt)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: its idle threads sleep
+def share_cores() -> None:
+    """In a runner process, one of several side by side: the reference (torch) computes on one thread, and its idle
+    OpenMP threads sleep instead of spinning on the cores the other runners use."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
     try:
         import torch
 
-        torch.set_num_threads(1)  # the runners share the cores; each one's reference computes on one thread
+        torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+def _start_runner(plan: Plan) -> None:
+    """A runner process: its own reference, its own variant; Ctrl-C interrupts a task, never the idle runner."""
+    signal.signal(signal.SIGINT, _on_interrupt)
+    share_cores()
     _RUNNER.update(plan=plan, reference=get_reference(plan.reference), variant=plan.variant(), busy=False)
 
 

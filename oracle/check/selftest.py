@@ -16,7 +16,6 @@ not among them: what a library does depends on the machine it runs on, so its ve
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -112,24 +111,26 @@ _RUNNER: dict[str, Any] = {}
 
 
 def _start_runner(reference: str) -> None:
-    """A runner process of ``selftest --jobs``: Ctrl-C is the parent's to handle; torch computes on one thread."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: its idle threads sleep
-    try:
-        import torch
+    """A runner process of ``selftest --jobs``: Ctrl-C is the parent's to handle."""
+    from oracle.check.jobs import share_cores
 
-        torch.set_num_threads(1)  # the runners share the cores
-    except ImportError:
-        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    share_cores()
     _RUNNER["reference"] = get_reference(reference)
+
+
+def _verdict_or_refusal(target: str, should_fail: bool, reference: Any, max_examples: int, seed: int | None
+                        ) -> Verdict | VariantError:
+    """`judge`'s verdict, or the error that says why ``target`` cannot be loaded."""
+    try:
+        return judge(target, should_fail, reference, max_examples, seed)
+    except VariantError as error:
+        return error
 
 
 def _judge_in_runner(task: tuple[str, bool, int, int | None]) -> Verdict | VariantError:
     target, should_fail, max_examples, seed = task
-    try:
-        return judge(target, should_fail, _RUNNER["reference"], max_examples, seed)
-    except VariantError as error:
-        return error
+    return _verdict_or_refusal(target, should_fail, _RUNNER["reference"], max_examples, seed)
 
 
 def _verdicts(targets: list[tuple[str, bool]], reference: str, ref: Any, max_examples: int, seed: int | None,
@@ -138,10 +139,7 @@ def _verdicts(targets: list[tuple[str, bool]], reference: str, ref: Any, max_exa
     processes side by side (each judge is seeded and isolated on its own, so the verdicts are the same)."""
     if jobs == 1 or len(targets) < 2:
         for target, should_fail in targets:
-            try:
-                yield judge(target, should_fail, ref, max_examples, seed)
-            except VariantError as error:
-                yield error
+            yield _verdict_or_refusal(target, should_fail, ref, max_examples, seed)
         return
     from oracle.check.jobs import process_context
 
