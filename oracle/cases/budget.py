@@ -16,8 +16,14 @@ from typing import Any
 import hypothesis.strategies as st
 
 from oracle.cases.edge_cases import edge_case_examples
-from oracle.cases.layouts import LAYOUTS
-from oracle.cases.strategies import conv_cases, draw_array, dtypes_in_draw_order, precision_of
+from oracle.cases.strategies import (
+    conv_cases,
+    draw_array,
+    draw_magnitude,
+    draw_nan_and_memory,
+    dtypes_in_draw_order,
+    precision_of,
+)
 from oracle.cases.sweep import sweep_cases, transposed_sweep_cases
 from oracle.cases.transposed import transposed_cases, transposed_edge_case_examples
 from oracle.targets.support import Support
@@ -71,10 +77,7 @@ def _within_budget(draw: Any, support: Support, functions: tuple[str, ...], tran
     template = draw(st.sampled_from(pool), label="shape (of the declared budget)")
     is_exact = draw(st.booleans(), label="exact values") if exact is None else exact
     precision = precision_of(support, dtype, "conv_transpose2d" if transposed else "conv2d")
-    scale = 1.0
-    if not is_exact and "float16" in (precision.result.name, precision.accumulation):
-        scale = draw(st.sampled_from([1.0, 1.0, 256.0, 1024.0]), label="magnitude (float16 overflow)")
-    return revalued(draw, template, is_exact, scale)
+    return revalued(draw, template, is_exact, draw_magnitude(draw, precision, is_exact))
 
 
 def revalued(draw: Any, template: Any, exact: bool, scale: float = 1.0) -> Any:
@@ -85,8 +88,7 @@ def revalued(draw: Any, template: Any, exact: bool, scale: float = 1.0) -> Any:
     w = draw_array(draw, "w", template.w.shape, dtype, exact, scale)
     b = None if template.b is None else draw_array(draw, "b", template.b.shape, dtype, exact, scale)
     dy = draw_array(draw, "dy", template.dy.shape, dtype, exact, scale)
-    nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
-    memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
+    nan_at, memory = draw_nan_and_memory(draw, x.shape)
     return template.replace(x=x, w=w, b=b, dy=dy, exact=exact, nan_at=nan_at, memory=memory)
 
 

@@ -265,6 +265,22 @@ def draw_array(draw, label: str, shape: tuple[int, ...], dtype: np.dtype, exact:
     return (values * scale).astype(dtype)
 
 
+def draw_magnitude(draw, precision: Any, exact: bool) -> float:
+    """The factor an array's values are drawn at (inside an ``@st.composite`` strategy): 1, or for real values
+    judged in a float16 result or sum (``precision``, a `Precision`) sometimes 256 or 1024, so that sums overflow."""
+    if exact or "float16" not in (precision.result.name, precision.accumulation):
+        return 1.0
+    return draw(st.sampled_from([1.0, 1.0, 256.0, 1024.0]), label="magnitude (float16 overflow)")
+
+
+def draw_nan_and_memory(draw, x_shape: tuple[int, ...]) -> tuple[tuple[int, ...], str]:
+    """Where a case puts its NaN (an index into ``x (N, H, W, C_in)``) and the memory layout its arrays are handed
+    over in (`oracle.cases.layouts`), drawn inside an ``@st.composite`` strategy."""
+    nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x_shape))
+    memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
+    return nan_at, memory
+
+
 def _check_bound(name: str, value: object, least: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int; got {name}={value!r}")
@@ -366,16 +382,13 @@ def _conv_cases(draw, declared: Support, exact: bool | None, reach: bool, small:
         # N = 0 one time in eight or so; shrinks to N = 1
         batches = [b for b in [1, 2, 1, 2, 1, 2, 1, 0] if support.min_batch <= b <= most_batch]
         n = draw(st.sampled_from(batches or [support.min_batch]), label="N")
-    scale = 1.0
-    if not is_exact and "float16" in (precision.result.name, precision.accumulation):
-        scale = draw(st.sampled_from([1.0, 1.0, 256.0, 1024.0]), label="magnitude (float16 overflow)")
+    scale = draw_magnitude(draw, precision, is_exact)
     x = draw_array(draw, "x", (n, *size, c_in), dtype, is_exact, scale)
     w = draw_array(draw, "w", (*kernel, c_in // groups, c_out), dtype, is_exact, scale)
     with_bias = support.bias and draw(st.booleans(), label="bias")
     b = draw_array(draw, "b", (c_out,), dtype, is_exact, scale) if with_bias else None
     dy = draw_array(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact, scale)
-    nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
-    memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
+    nan_at, memory = draw_nan_and_memory(draw, x.shape)
     return ConvCase(
         x, w, b, dy,
         stride=_option(draw, "stride", stride, support.stride),

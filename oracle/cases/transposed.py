@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from oracle.cases.layouts import LAYOUTS
-from oracle.cases.strategies import DrawnCase, draw_array, dtypes_in_draw_order, precision_of
+from oracle.cases.strategies import DrawnCase, draw_array, draw_nan_and_memory, dtypes_in_draw_order, precision_of
 from oracle.geometry import TransposedGeometry, as_pair
 from oracle.reference.precision import Precision, storage_dtype
 from oracle.targets.support import Support
@@ -215,8 +215,7 @@ def _transposed_cases(draw, declared: Support, exact: bool | None, reach: bool,
     w = draw_array(draw, "w", (*kernel, c_out // groups, c_in), dtype, is_exact)
     b = draw_array(draw, "b", (c_out,), dtype, is_exact) if support.bias and draw(st.booleans(), label="bias") else None
     dy = draw_array(draw, "dy", (n, *geometry.out, c_out), dtype, is_exact)
-    nan_at = tuple(draw(st.integers(0, max(m - 1, 0)), label=f"NaN {a}") for a, m in zip("NHWC", x.shape))
-    memory = draw(st.sampled_from([layout.name for layout in LAYOUTS]), label="memory layout")
+    nan_at, memory = draw_nan_and_memory(draw, x.shape)
 
     def option(label: str, pair: tuple[int, int], declared: bool | str = True) -> Any:
         as_pair_coin = draw(st.booleans(), label=f"{label} as a pair")
